@@ -1,0 +1,5 @@
+"""``python -m corridor`` runs the command line."""
+
+from corridor.cli import app
+
+app()

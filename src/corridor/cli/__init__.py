@@ -1,0 +1,12 @@
+"""The ``corridor`` command line: thin commands over the library.
+
+Each sub-module registers its commands on :data:`app`; errors a user can cause are turned into a
+message and a non-zero exit code in one place (:func:`corridor.cli.common.handle_errors`).
+"""
+
+from corridor.cli import flows as _flows  # noqa: F401  (registers commands)
+from corridor.cli import report as _report  # noqa: F401
+from corridor.cli import route as _route  # noqa: F401
+from corridor.cli.common import app
+
+__all__ = ["app"]

@@ -1,0 +1,1 @@
+"""Commands: ``flows``, ``scenario``, ``compare``, ``critical``."""

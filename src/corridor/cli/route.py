@@ -1,0 +1,150 @@
+"""Commands: ``route``, ``places``, ``validate``, ``sources``, ``demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from corridor.cli.common import app, console, handle_errors, print_json, split_list
+from corridor.network import Network, load_network
+from corridor.routing import Route, route
+
+NetworkOption = Annotated[
+    Path | None, typer.Option("--network", help="Network folder (node.csv, link.csv, sources.csv).")
+]
+CostsOption = Annotated[Path | None, typer.Option("--costs", help="Cost model folder.")]
+
+
+def open_network(network: Path | None, costs: Path | None) -> Network:
+    return load_network(network, costs)
+
+
+def route_table(result: Route) -> Table:
+    title = (f"#{result.rank}  {result.legs[0].from_name} → {result.legs[-1].to_name}  "
+             f"{result.commodity}, by {result.objective}: "
+             f"${result.cost_usd_per_t:,.0f}/t · {result.days:.1f} days · "
+             f"{result.co2_kg_per_t:,.0f} kg CO2/t · {result.length_km:,.0f} km")
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for name, justify in (("from", "left"), ("to", "left"), ("mode", "left"), ("km", "right"),
+                          ("days", "right"), ("USD/t", "right"), ("kg CO2/t", "right"),
+                          ("country", "left")):
+        table.add_column(name, justify=justify)
+    transfers = {t.node_id: t for t in result.transfers}
+    for leg in result.legs:
+        mode = leg.mode + (f" {leg.gauge_mm}" if leg.gauge_mm else "")
+        if leg.border_crossing:
+            mode += " ⇄ border"
+        table.add_row(leg.from_name, leg.to_name, mode, f"{leg.length_km:,.0f}",
+                      f"{leg.days:.1f}", f"{leg.cost_usd_per_t:,.1f}", f"{leg.co2_kg_per_t:,.1f}",
+                      leg.country or "sea")
+        if leg.to_id in transfers:
+            t = transfers[leg.to_id]
+            table.add_row("", f"↳ {t.kind.replace('_', ' ')} at {t.node_name}",
+                          f"{t.from_layer}→{t.to_layer}", "", f"{t.days:.1f}",
+                          f"{t.cost_usd_per_t:,.1f}", "", "", style="dim")
+    table.caption = (f"countries: {' → '.join(result.countries)}   "
+                     f"border crossings: {len(result.border_crossings)}   "
+                     f"transfers: {len(result.transfers)}")
+    table.caption_justify = "left"
+    return table
+
+
+@app.command("route")
+@handle_errors
+def route_command(
+    origin: Annotated[str, typer.Argument(help="Origin place (name, alias or Russian name).")],
+    destination: Annotated[str, typer.Argument(help="Destination place.")],
+    commodity: Annotated[str, typer.Option(help="container, crude_oil, grain, metals, "
+                                                "uranium, natural_gas")] = "container",
+    optimize: Annotated[str, typer.Option(help="cost, time or co2")] = "cost",
+    avoid: Annotated[str | None, typer.Option(help="ISO3 countries to avoid, e.g. RUS,IRN")] = None,
+    avoid_mode: Annotated[str | None, typer.Option(help="Modes to avoid, e.g. road,ferry")] = None,
+    via: Annotated[str | None, typer.Option(help="A place the route must pass.")] = None,
+    alternatives: Annotated[int, typer.Option("--alternatives", "-k",
+                                              help="How many ranked routes.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+) -> None:
+    """Best route and ranked alternatives between two places."""
+    net = open_network(network, costs)
+    results = route(net, origin, destination, commodity=commodity, optimize=optimize,
+                    avoid=split_list(avoid), avoid_modes=split_list(avoid_mode), via=via,
+                    alternatives=alternatives)
+    if as_json:
+        print_json({"routes": [r.to_dict() for r in results]})
+        return
+    for result in results:
+        console.print(route_table(result))
+        console.print()
+
+
+@app.command("places")
+@handle_errors
+def places_command(
+    query: Annotated[str | None, typer.Argument(help="Part of a name to look for.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+) -> None:
+    """List the places of the network (or those matching QUERY)."""
+    from corridor.network import normalise_name
+
+    net = open_network(network, costs)
+    table = net.places().reset_index()
+    if query:
+        key = normalise_name(query)
+        hay = (table["node_id"] + " " + table["name"] + " " + table["name_ru"] + " "
+               + table["aliases"]).map(normalise_name)
+        table = table[hay.str.contains(key, regex=False)]
+        if table.empty:
+            net.resolve(query)  # raises with suggestions
+    if as_json:
+        print_json(table.to_dict(orient="records"))
+        return
+    out = Table()
+    for name in ("node_id", "name", "name_ru", "country", "kind"):
+        out.add_column(name)
+    for row in table.itertuples():
+        out.add_row(row.node_id, row.name, row.name_ru, row.country, row.kind)
+    console.print(out)
+
+
+@app.command("validate")
+@handle_errors
+def validate_command(
+    network: Annotated[Path | None, typer.Argument(help="Network folder to check.")] = None,
+    costs: CostsOption = None,
+) -> None:
+    """Check a network folder; print what is wrong (file, row, field) or a summary."""
+    net = open_network(network, costs)
+    counts = net.links["mode"].value_counts().to_dict()
+    console.print(f"ok: {len(net.nodes)} nodes, {len(net.links)} links "
+                  f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}), "
+                  f"{len(net.sources)} sources")
+    for note in net.warnings:
+        console.print(f"[yellow]warning:[/] {note}")
+
+
+@app.command("sources")
+@handle_errors
+def sources_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+) -> None:
+    """List the publications every figure of the data comes from."""
+    net = open_network(network, costs)
+    table = net.sources.reset_index()
+    if as_json:
+        print_json(table.to_dict(orient="records"))
+        return
+    out = Table()
+    for name in ("source_id", "title", "publisher", "year", "url"):
+        out.add_column(name, overflow="fold")
+    for row in table.itertuples():
+        out.add_row(row.source_id, row.title, row.publisher, str(row.year), row.url)
+    console.print(out)

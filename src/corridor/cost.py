@@ -1,0 +1,170 @@
+"""The cost model: what moving a tonne of a commodity costs in money, days and CO2.
+
+All parameters come from the CSV tables in ``data/costs`` (each row sourced or marked estimated);
+this module only reads them and answers lookups. See ``docs/cost-model.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from corridor.errors import DataError, InvalidOptionError
+from corridor.tables import (
+    PROVENANCE_COLUMNS,
+    SOURCE_COLUMNS,
+    Column,
+    check_estimates,
+    check_references,
+    check_unique,
+    non_negative,
+    one_of,
+    positive,
+    read_table,
+)
+
+MODES = ("rail", "road", "sea", "ferry", "oil_pipeline", "gas_pipeline", "transfer")
+TRANSFER_KINDS = ("gauge_change", "mode_change", "border_crossing")
+
+
+def _modes(value: object) -> str | None:
+    bad = [m for m in str(value).split(";") if m.strip() not in MODES]
+    return f"unknown mode(s) {', '.join(bad)}" if bad else None
+
+
+COMMODITY_COLUMNS = [
+    Column("commodity", required=True),
+    Column("name", required=True),
+    Column("allowed_modes", required=True, check=_modes),
+    Column("t_per_teu", "float", check=positive),
+    Column("value_usd_per_t", "float", check=positive),
+    *PROVENANCE_COLUMNS,
+]
+MODE_COLUMNS = [
+    Column("commodity", required=True),
+    Column("mode", required=True, check=one_of(MODES)),
+    Column("tariff_usd_per_tkm", "float", required=True, check=non_negative),
+    Column("speed_km_per_day", "float", required=True, check=positive),
+    Column("co2_g_per_tkm", "float", required=True, check=non_negative),
+    *PROVENANCE_COLUMNS,
+]
+TRANSFER_COLUMNS = [
+    Column("commodity", required=True),
+    Column("kind", required=True, check=one_of(TRANSFER_KINDS)),
+    Column("mode", check=one_of(MODES)),
+    Column("cost_usd_per_t", "float", required=True, check=non_negative),
+    Column("time_days", "float", required=True, check=non_negative),
+    *PROVENANCE_COLUMNS,
+]
+
+
+@dataclass(frozen=True)
+class ModeParams:
+    """Per tonne-km tariff, commercial speed and CO2 of one mode for one commodity."""
+
+    tariff_usd_per_tkm: float
+    speed_km_per_day: float
+    co2_g_per_tkm: float
+
+
+@dataclass(frozen=True)
+class Charge:
+    """A fixed cost and delay per tonne (transfer, gauge change, border crossing)."""
+
+    cost_usd_per_t: float
+    time_days: float
+
+
+@dataclass
+class CostModel:
+    """Lookups over the cost tables; build with :func:`load_cost_model`."""
+
+    commodities: pd.DataFrame  # indexed by commodity
+    modes: pd.DataFrame  # indexed by (commodity, mode)
+    transfers: pd.DataFrame
+    sources: pd.DataFrame  # indexed by source_id
+
+    def check_commodity(self, commodity: str) -> str:
+        """Return the commodity id or raise InvalidOptionError listing the known ones."""
+        if commodity not in self.commodities.index:
+            known = ", ".join(self.commodities.index)
+            raise InvalidOptionError(f"Unknown commodity {commodity!r}; choose one of {known}.")
+        return commodity
+
+    def allowed_modes(self, commodity: str) -> tuple[str, ...]:
+        text = self.commodities.at[self.check_commodity(commodity), "allowed_modes"]
+        return tuple(m.strip() for m in text.split(";") if m.strip())
+
+    def mode(self, commodity: str, mode: str) -> ModeParams:
+        row = self.modes.loc[(commodity, mode)]
+        return ModeParams(float(row["tariff_usd_per_tkm"]), float(row["speed_km_per_day"]),
+                          float(row["co2_g_per_tkm"]))
+
+    def charge(self, commodity: str, kind: str, mode: str | None = None) -> Charge:
+        """The fixed charge of ``kind`` for ``commodity``; a mode-specific row wins."""
+        rows = self.transfers[(self.transfers["commodity"] == commodity)
+                              & (self.transfers["kind"] == kind)]
+        specific = rows[rows["mode"] == mode] if mode else rows.iloc[0:0]
+        generic = rows[rows["mode"] == ""]
+        chosen = specific if len(specific) else generic
+        if not len(chosen):
+            return Charge(0.0, 0.0)
+        row = chosen.iloc[0]
+        return Charge(float(row["cost_usd_per_t"]), float(row["time_days"]))
+
+    def value_of_time_usd_per_t_day(self, commodity: str, annual_rate: float = 0.10) -> float:
+        """Capital cost of cargo in transit: cargo value × ``annual_rate`` / 365."""
+        value = self.commodities.at[self.check_commodity(commodity), "value_usd_per_t"]
+        return 0.0 if pd.isna(value) else float(value) * annual_rate / 365.0
+
+
+def load_cost_model(folder: Path) -> CostModel:
+    """Read and validate the cost tables in ``folder``.
+
+    Raises
+    ------
+    DataError
+        Naming the file, the row and the field of the first problem found.
+    """
+    if not folder.is_dir():
+        raise DataError("cost model folder not found", file=str(folder))
+    paths = {name: folder / f"{name}.csv" for name in
+             ("commodities", "modes", "transfers", "sources")}
+    sources = read_table(paths["sources"], SOURCE_COLUMNS)
+    check_unique(sources, "source_id", str(paths["sources"]))
+    commodities = read_table(paths["commodities"], COMMODITY_COLUMNS)
+    check_unique(commodities, "commodity", str(paths["commodities"]))
+    modes = read_table(paths["modes"], MODE_COLUMNS)
+    transfers = read_table(paths["transfers"], TRANSFER_COLUMNS)
+    known = set(commodities["commodity"])
+    known_sources = set(sources["source_id"])
+    for name, table in (("commodities", commodities), ("modes", modes),
+                        ("transfers", transfers)):
+        label = str(paths[name])
+        check_estimates(table, label)
+        check_references(table, "source_id", known_sources, label, "source id")
+        if name != "commodities":
+            check_references(table, "commodity", known, label, "commodity")
+    pairs = set()
+    for row_number, (commodity, mode) in enumerate(
+            zip(modes["commodity"], modes["mode"], strict=True), start=1):
+        if (commodity, mode) in pairs:
+            raise DataError(f"duplicate row for ({commodity}, {mode})", file=str(paths["modes"]),
+                            row=row_number, field="mode")
+        pairs.add((commodity, mode))
+    for row_number, (commodity, allowed) in enumerate(
+            zip(commodities["commodity"], commodities["allowed_modes"], strict=True), start=1):
+        for mode in allowed.split(";"):
+            mode = mode.strip()
+            if mode and mode != "transfer" and (commodity, mode) not in pairs:
+                raise DataError(f"allowed mode {mode!r} has no row in modes.csv",
+                                file=str(paths["commodities"]), row=row_number,
+                                field="allowed_modes")
+    return CostModel(
+        commodities=commodities.set_index("commodity"),
+        modes=modes.set_index(["commodity", "mode"]),
+        transfers=transfers,
+        sources=sources.set_index("source_id"),
+    )

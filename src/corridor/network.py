@@ -1,0 +1,281 @@
+"""Load, validate and query the multimodal corridor network.
+
+The network is a folder of GMNS-like CSV files (``node.csv``, ``link.csv``, ``sources.csv``);
+see ``docs/data-model.md``. Loading validates everything before anything is returned, so a bad
+file never leaves a half-built network behind.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from corridor.cost import CostModel, load_cost_model
+from corridor.errors import DataError, UnknownPlaceError
+from corridor.tables import (
+    PROVENANCE_COLUMNS,
+    SOURCE_COLUMNS,
+    Column,
+    check_estimates,
+    check_references,
+    check_unique,
+    iso3_list,
+    non_negative,
+    one_of,
+    positive,
+    read_table,
+)
+
+FORMAT_VERSION = "1"
+MODES = ("rail", "road", "sea", "ferry", "oil_pipeline", "gas_pipeline", "transfer")
+NODE_KINDS = (
+    "city", "seaport", "lake_port", "river_port", "border_crossing", "rail_terminal",
+    "rail_junction", "dry_port", "oil_field", "gas_field", "pipeline_terminal",
+    "pumping_station",
+)
+LINK_STATUS = ("operating", "planned", "under_construction")
+_ID = re.compile(r"^[a-z0-9_]+$")
+
+
+def _identifier(value: object) -> str | None:
+    return None if _ID.match(str(value)) else f"{value!r} must match [a-z0-9_]+"
+
+
+def _lon(value: object) -> str | None:
+    return None if -180 <= value <= 180 else f"longitude {value} outside [-180, 180]"  # type: ignore[operator]
+
+
+def _lat(value: object) -> str | None:
+    return None if -90 <= value <= 90 else f"latitude {value} outside [-90, 90]"  # type: ignore[operator]
+
+
+def _gauge(value: object) -> str | None:
+    return None if value in (1435, 1520, 1524, 1668, 1676, 1067) else f"unknown gauge {value} mm"
+
+
+NODE_COLUMNS = [
+    Column("node_id", required=True, check=_identifier),
+    Column("name", required=True),
+    Column("name_ru"),
+    Column("aliases"),
+    Column("country", required=True, check=iso3_list),
+    Column("lon", "float", required=True, check=_lon),
+    Column("lat", "float", required=True, check=_lat),
+    Column("kind", required=True, check=one_of(NODE_KINDS)),
+    *PROVENANCE_COLUMNS,
+    Column("notes"),
+]
+
+LINK_COLUMNS = [
+    Column("link_id", required=True, check=_identifier),
+    Column("from_node_id", required=True),
+    Column("to_node_id", required=True),
+    Column("directed", "bool", required=True),
+    Column("mode", required=True, check=one_of(MODES)),
+    Column("length_km", "float", required=True, check=positive),
+    Column("length_method"),
+    Column("gauge_mm", "int", check=_gauge),
+    Column("country", check=iso3_list),
+    Column("corridor"),
+    Column("capacity_t_per_year", "float", check=non_negative),
+    Column("capacity_teu_per_year", "float", check=non_negative),
+    Column("time_days", "float", check=non_negative),
+    Column("tariff_usd_per_t", "float", check=non_negative),
+    Column("border_delay_days", "float", check=non_negative),
+    Column("status", check=one_of(LINK_STATUS)),
+    *PROVENANCE_COLUMNS,
+    Column("notes"),
+    Column("geometry"),
+]
+
+
+def normalise_name(text: str) -> str:
+    """Fold a place name for matching: case, accents, punctuation and spacing are ignored."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    bare = bare.replace("ё", "е")
+    return re.sub(r"[\W_]+", "", bare)
+
+
+@dataclass
+class Network:
+    """A validated corridor network.
+
+    Attributes
+    ----------
+    nodes
+        One row per node, indexed by ``node_id`` (columns of ``node.csv``).
+    links
+        One row per link, indexed by ``link_id`` (columns of ``link.csv``).
+    sources
+        Every source the network and the cost model cite, indexed by ``source_id``.
+    costs
+        The cost model (commodities, per-mode tariffs, speeds, CO2, transfer costs).
+    path
+        The folder the network was read from.
+    """
+
+    nodes: pd.DataFrame
+    links: pd.DataFrame
+    sources: pd.DataFrame
+    costs: CostModel
+    path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._display: dict[str, str] = {}
+        for node_id, row in self.nodes.iterrows():
+            labels = [node_id, row["name"], row.get("name_ru") or ""]
+            labels += [a for a in (row.get("aliases") or "").split("|") if a.strip()]
+            for label in labels:
+                key = normalise_name(label)
+                if key and key not in self._names:
+                    self._names[key] = node_id
+                    self._display[key] = label.strip()
+        self._compiled: dict = {}
+
+    def __repr__(self) -> str:
+        return f"<Network {len(self.nodes)} nodes, {len(self.links)} links from {self.path}>"
+
+    def resolve(self, place: str) -> str:
+        """Return the node id of a place name, id, alias or Russian name.
+
+        Raises
+        ------
+        UnknownPlaceError
+            With up to three close matches ("did you mean …").
+        """
+        key = normalise_name(place)
+        if key in self._names:
+            return self._names[key]
+        close = difflib.get_close_matches(key, list(self._names), n=6, cutoff=0.6)
+        suggestions: list[str] = []
+        for match in close:
+            label = self.nodes.at[self._names[match], "name"]
+            if label not in suggestions:
+                suggestions.append(label)
+        raise UnknownPlaceError(place, suggestions[:3])
+
+    def places(self) -> pd.DataFrame:
+        """Nodes as a table of searchable places (id, name, Russian name, country, kind)."""
+        return self.nodes[["name", "name_ru", "aliases", "country", "kind", "lon", "lat"]]
+
+    def node_name(self, node_id: str) -> str:
+        return str(self.nodes.at[node_id, "name"])
+
+    def to_geojson(self) -> dict:
+        """Nodes and links as a GeoJSON FeatureCollection (links with their sea-lane geometry)."""
+        from corridor.geometry import network_geojson
+
+        return network_geojson(self)
+
+
+def _default_data() -> Path:
+    return Path(str(resources.files("corridor") / "data"))
+
+
+def load_network(path: str | Path | None = None, costs: str | Path | None = None) -> Network:
+    """Read and validate a network folder.
+
+    Parameters
+    ----------
+    path
+        Folder holding ``node.csv``, ``link.csv`` and ``sources.csv``. Defaults to the shipped
+        dataset (v1).
+    costs
+        Folder of the cost model (``commodities.csv``, ``modes.csv``, ``transfers.csv``,
+        ``sources.csv``). Defaults to the shipped cost model.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    DataError
+        Naming the file, the row and the field of the first problem found.
+
+    Examples
+    --------
+    >>> net = load_network()
+    >>> net.resolve("Алматы")
+    'almaty'
+    """
+    folder = Path(path) if path is not None else _default_data() / "network"
+    cost_model = load_cost_model(Path(costs) if costs is not None else _default_data() / "costs")
+    nodes, links, sources, notes = _read_network(folder)
+    all_sources = pd.concat([sources, cost_model.sources])
+    check_unique(all_sources.reset_index(), "source_id", str(folder / "sources.csv"))
+    known = set(all_sources.index)
+    for table, name in ((nodes, "node.csv"), (links, "link.csv")):
+        check_references(table.reset_index(), "source_id", known, str(folder / name), "source id")
+    return Network(nodes=nodes, links=links, sources=all_sources, costs=cost_model,
+                   path=folder, warnings=notes)
+
+
+def _read_network(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    if not folder.is_dir():
+        raise DataError("network folder not found", file=str(folder))
+    node_file, link_file = folder / "node.csv", folder / "link.csv"
+    source_file = folder / "sources.csv"
+    sources = read_table(source_file, SOURCE_COLUMNS)
+    check_unique(sources, "source_id", str(source_file))
+    nodes = read_table(node_file, NODE_COLUMNS)
+    check_unique(nodes, "node_id", str(node_file))
+    check_estimates(nodes, str(node_file))
+    links = read_table(link_file, LINK_COLUMNS)
+    check_unique(links, "link_id", str(link_file))
+    check_estimates(links, str(link_file))
+    known_nodes = set(nodes["node_id"])
+    for end in ("from_node_id", "to_node_id"):
+        check_references(links, end, known_nodes, str(link_file), "node id")
+    for row_number, (mode, gauge, a, b) in enumerate(
+        zip(links["mode"], links["gauge_mm"], links["from_node_id"], links["to_node_id"],
+            strict=True), start=1):
+        if mode != "rail" and not pd.isna(gauge):
+            raise DataError("gauge_mm is only allowed on rail links", file=str(link_file),
+                            row=row_number, field="gauge_mm")
+        if mode == "rail" and pd.isna(gauge):
+            raise DataError("rail links need gauge_mm", file=str(link_file), row=row_number,
+                            field="gauge_mm")
+        if a == b:
+            raise DataError("link starts and ends at the same node", file=str(link_file),
+                            row=row_number, field="to_node_id")
+    links["status"] = links["status"].fillna("operating")
+    links["gauge_mm"] = links["gauge_mm"].astype("Int64")
+    notes = _connectivity_warnings(nodes, links)
+    for note in notes:
+        warnings.warn(f"{link_file}: {note}", stacklevel=3)
+    return nodes.set_index("node_id"), links.set_index("link_id"), sources.set_index(
+        "source_id"), notes
+
+
+def _connectivity_warnings(nodes: pd.DataFrame, links: pd.DataFrame) -> list[str]:
+    index = {node_id: i for i, node_id in enumerate(nodes["node_id"])}
+    a = links["from_node_id"].map(index).to_numpy()
+    b = links["to_node_id"].map(index).to_numpy()
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(index), len(index)))
+    count, labels = connected_components(graph, directed=False)
+    if count <= 1:
+        return []
+    sizes = np.bincount(labels)
+    main = int(np.argmax(sizes))
+    ids = nodes["node_id"].to_numpy()
+    pieces = []
+    for label in range(count):
+        if label != main:
+            members = ids[labels == label]
+            pieces.append(", ".join(members[:5]) + (" …" if len(members) > 5 else ""))
+    return [f"network has {count} disconnected pieces; cut off from the rest: "
+            + "; ".join(pieces)]
