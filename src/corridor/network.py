@@ -213,8 +213,8 @@ def load_network(path: str | Path | None = None, costs: str | Path | None = None
     'almaty'
     """
     folder = Path(path) if path is not None else _default_data() / "network"
-    cost_model = load_cost_model(Path(costs) if costs is not None else _default_data() / "costs")
     nodes, links, sources, notes = _read_network(folder)
+    cost_model = load_cost_model(Path(costs) if costs is not None else _default_data() / "costs")
     all_sources = pd.concat([sources, cost_model.sources])
     check_unique(all_sources.reset_index(), "source_id", str(folder / "sources.csv"))
     known = set(all_sources.index)

@@ -1,0 +1,148 @@
+"""Routing on hand-made networks where the right answer is known, and against networkx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import corridor
+from corridor.errors import InvalidOptionError, NoRouteError, UnknownPlaceError
+
+TINY_COSTS = Path(__file__).parent / "fixtures" / "tiny" / "costs"
+
+
+def test_cheapest_route_by_hand(tiny: corridor.Network) -> None:
+    best = corridor.route(tiny, "Alpha", "Zulu")[0]
+    # rail a-b 1000 km × 0.05 + border 5, transfer rail→sea 10, sea b-z 9000 × 0.005 + border 5
+    assert best.link_ids == ["ab", "bz"]
+    assert best.cost_usd_per_t == pytest.approx(50 + 5 + 10 + 45 + 5)
+    assert best.days == pytest.approx(1.0 + 0.5 + 0.5 + 15.0 + 0.5)
+    assert [t.kind for t in best.transfers] == ["mode_change"]
+
+
+def test_gauge_change_costs_a_transfer(tiny: corridor.Network) -> None:
+    fastest = corridor.route(tiny, "Alpha", "Zulu", optimize="time")[0]
+    assert fastest.link_ids == ["ab", "bc", "cd", "dz"]
+    (change,) = fastest.transfers
+    assert (change.node_id, change.kind) == ("c", "gauge_change")
+    assert (change.from_layer, change.to_layer) == ("rail1520", "rail1435")
+    assert change.cost_usd_per_t == 20 and change.days == 1
+    assert fastest.days == pytest.approx(3.01 + 1 + 4 * 0.5)
+
+
+def test_avoiding_a_country_takes_the_ferry(tiny: corridor.Network) -> None:
+    best = corridor.route(tiny, "Alpha", "Zulu", avoid=["RUS"])[0]
+    assert "RUS" not in best.countries
+    assert "ferry" in best.modes
+
+
+def test_alternatives_are_distinct_ranked_and_loopless(tiny: corridor.Network) -> None:
+    routes = corridor.route(tiny, "Alpha", "Zulu", alternatives=10)
+    assert [r.rank for r in routes] == list(range(1, len(routes) + 1))
+    costs = [r.cost_usd_per_t for r in routes]
+    assert costs == sorted(costs)
+    assert len({tuple(r.link_ids) for r in routes}) == len(routes)
+    for r in routes:
+        assert len(set(r.node_ids)) == len(r.node_ids)
+    # the tiny network has exactly three loopless container routes from Alpha to Zulu
+    assert len(routes) == 3
+
+
+def test_pipelines_carry_oil_not_containers(tiny: corridor.Network) -> None:
+    oil = corridor.route(tiny, "Oilfield", "Zulu", commodity="crude_oil")[0]
+    assert oil.legs[0].mode == "oil_pipeline"
+    with pytest.raises(NoRouteError) as info:
+        corridor.route(tiny, "Oilfield", "Zulu", commodity="container")
+    assert info.value.constraint == "commodity"
+
+
+def test_directed_pipeline_is_one_way(tiny: corridor.Network) -> None:
+    with pytest.raises(NoRouteError):
+        corridor.route(tiny, "Port East", "Oilfield", commodity="crude_oil")
+
+
+def test_via_forces_the_route_through_a_place(tiny: corridor.Network) -> None:
+    best = corridor.route(tiny, "Alpha", "Zulu", via="Port West")[0]
+    assert "q" in best.node_ids
+
+
+def test_blocking_constraint_is_named(tiny: corridor.Network) -> None:
+    with pytest.raises(NoRouteError) as info:
+        corridor.route(tiny, "Alpha", "Zulu", avoid=["RUS", "AZE"])
+    assert info.value.constraint == "avoid"
+    with pytest.raises(NoRouteError, match="avoid-mode"):
+        corridor.route(tiny, "Alpha", "Zulu", avoid_modes=["rail"])
+    with pytest.raises(NoRouteError, match="origin Bravo lies in RUS"):
+        corridor.route(tiny, "Bravo", "Zulu", avoid=["RUS"])
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"commodity": "bananas"}, InvalidOptionError),
+        ({"optimize": "beauty"}, InvalidOptionError),
+        ({"avoid_modes": ["hovercraft"]}, InvalidOptionError),
+        ({"avoid": ["XXX"]}, InvalidOptionError),
+        ({"alternatives": 0}, InvalidOptionError),
+        ({"via": "Nowhere"}, UnknownPlaceError),
+    ],
+)
+def test_bad_options_are_errors(tiny: corridor.Network, options: dict, error: type) -> None:
+    with pytest.raises(error):
+        corridor.route(tiny, "Alpha", "Zulu", **options)
+
+
+def _random_network(tmp: Path, edges: list[tuple[int, int, int]]) -> corridor.Network:
+    """A one-country, one-gauge rail network: no transfers, no borders, cost = 0.05 × km."""
+    folder = tmp / "network"
+    folder.mkdir(exist_ok=True)
+    (folder / "sources.csv").write_text("source_id,title,publisher,url,year,used_for\n"
+                                        "gen,Generated,tests,,2026,all\n")
+    nodes = sorted({n for a, b, _ in edges for n in (a, b)})
+    pd.DataFrame({"node_id": [f"n{n}" for n in nodes], "name": [f"N{n}" for n in nodes],
+                  "country": "KAZ", "lon": 70.0, "lat": 45.0, "kind": "city",
+                  "source_id": "gen"}).to_csv(folder / "node.csv", index=False)
+    pd.DataFrame({"link_id": [f"l{i}" for i in range(len(edges))],
+                  "from_node_id": [f"n{a}" for a, _, _ in edges],
+                  "to_node_id": [f"n{b}" for _, b, _ in edges], "directed": 0, "mode": "rail",
+                  "length_km": [km for _, _, km in edges], "gauge_mm": 1520, "country": "KAZ",
+                  "source_id": "gen"}).to_csv(folder / "link.csv", index=False)
+    return corridor.load_network(folder, TINY_COSTS)
+
+
+edge_lists = st.lists(
+    st.tuples(st.integers(0, 7), st.integers(0, 7), st.integers(1, 2000)),
+    min_size=4, max_size=20,
+).map(lambda es: list({tuple(sorted((a, b))): (a, b, km) for a, b, km in es if a != b}.values()))
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edges=edge_lists, k=st.integers(1, 4))
+def test_k_best_costs_match_networkx(tmp_path: Path, edges: list, k: int) -> None:
+    reference = nx.Graph()
+    for a, b, km in edges:
+        reference.add_edge(f"n{a}", f"n{b}", weight=0.05 * km)
+    if not reference.has_node("n0") or not reference.has_node("n1"):
+        return
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = _random_network(tmp_path, edges)
+    if not nx.has_path(reference, "n0", "n1"):
+        with pytest.raises(NoRouteError):
+            corridor.route(net, "n0", "n1")
+        return
+    ours = [r.cost_usd_per_t for r in corridor.route(net, "n0", "n1", alternatives=k)]
+    theirs = []
+    for path in nx.shortest_simple_paths(reference, "n0", "n1", weight="weight"):
+        theirs.append(nx.path_weight(reference, path, "weight"))
+        if len(theirs) == k:
+            break
+    assert ours == pytest.approx(theirs)
