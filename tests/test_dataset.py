@@ -1,0 +1,135 @@
+"""The shipped dataset: complete, sourced, and giving routes a wrong model would not."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import searoute
+from shapely import wkt
+
+import corridor
+
+REQUIRED = [
+    "Almaty", "Astana", "Tashkent", "Bishkek", "Ashgabat", "Dushanbe", "Tengiz", "Atyrau",
+    "Aktau", "Kuryk", "Dostyk", "Khorgos", "Alashankou", "Urumqi", "Xi'an", "Lianyungang",
+    "Shanghai", "Moscow", "Samara", "Novorossiysk", "Saint Petersburg", "Brest",
+    "Malaszewicze", "Duisburg", "Rotterdam", "Baku", "Tbilisi", "Poti", "Batumi", "Kars",
+    "Istanbul", "Constanta", "Ceyhan", "Turkmenbashi", "Bandar Abbas", "Yokohama", "Busan",
+]
+RUSSIAN = {"Алматы": "Almaty", "Ташкент": "Tashkent", "Роттердам": "Rotterdam",
+           "Актау": "Aktau", "Новороссийск": "Novorossiysk", "Баку": "Baku"}
+
+
+@pytest.mark.parametrize("place", REQUIRED)
+def test_required_places_resolve_in_any_case(net: corridor.Network, place: str) -> None:
+    node = net.resolve(place)
+    assert net.resolve(place.upper()) == node
+    assert net.resolve(place.lower()) == node
+
+
+@pytest.mark.parametrize(("russian", "english"), sorted(RUSSIAN.items()))
+def test_russian_names_resolve(net: corridor.Network, russian: str, english: str) -> None:
+    assert net.resolve(russian) == net.resolve(english)
+
+
+def test_network_is_connected_and_every_row_is_sourced(net: corridor.Network) -> None:
+    assert net.warnings == []
+    for table in (net.nodes, net.links):
+        assert (table["source_id"].str.len() > 0).all()
+    assert set(net.links["mode"]) >= {"rail", "road", "sea", "ferry", "oil_pipeline",
+                                      "gas_pipeline"}
+
+
+def test_estimates_say_how(net: corridor.Network) -> None:
+    for table in (net.nodes, net.links):
+        marked = table[table["estimated"] != ""]
+        assert (marked["estimate_method"].str.len() > 10).all()
+
+
+def test_sea_legs_come_from_searoute(net: corridor.Network) -> None:
+    sea = net.links[net.links["length_method"] == "searoute"]
+    assert len(sea) >= 10
+    nodes = net.nodes
+    for link_id, row in sea.iterrows():
+        a, b = nodes.loc[row["from_node_id"]], nodes.loc[row["to_node_id"]]
+        lane = searoute.searoute([a["lon"], a["lat"]], [b["lon"], b["lat"]], units="km",
+                                   append_orig_dest=True)
+        assert row["length_km"] == pytest.approx(lane["properties"]["length"], rel=0.01), link_id
+        assert wkt.loads(row["geometry"]).geom_type == "LineString"
+
+
+def test_tengiz_oil_goes_by_cpc_with_its_published_length(net: corridor.Network) -> None:
+    # the CPC ends at its own marine terminal near Novorossiysk (Yuzhnaya Ozereyevka)
+    best = corridor.route(net, "Tengiz", "Novorossiysk CPC", commodity="crude_oil")[0]
+    assert {leg.mode for leg in best.legs} == {"oil_pipeline"}
+    assert all(leg.corridor == "CPC" for leg in best.legs if "RUS" in leg.country)
+    # the first 180 km may use the parallel Tengiz–Atyrau feeder into the CPC's Atyrau station
+    assert best.length_km == pytest.approx(1511, rel=0.01)
+    cpc = net.links[net.links["corridor"] == "CPC"]
+    assert cpc["length_km"].sum() == pytest.approx(1511, abs=1)  # CPC/TASS 2026
+
+
+def test_avoiding_russia_from_almaty_to_rotterdam_crosses_the_caspian(
+        net: corridor.Network) -> None:
+    best = corridor.route(net, "Almaty", "Rotterdam", avoid=["RUS"])[0]
+    assert "RUS" not in best.countries
+    assert "ferry" in best.modes
+    assert "AZE" in best.countries
+
+
+def test_cheapest_almaty_rotterdam_uses_russia_when_allowed(net: corridor.Network) -> None:
+    best = corridor.route(net, "Almaty", "Rotterdam")[0]
+    bypass = corridor.route(net, "Almaty", "Rotterdam", avoid=["RUS"])[0]
+    assert best.cost_usd_per_t <= bypass.cost_usd_per_t
+
+
+@pytest.mark.parametrize(("origin", "destination"), [
+    ("Xi'an", "Duisburg"), ("Almaty", "Istanbul"), ("Tashkent", "Constanta"),
+    ("Lianyungang", "Baku"), ("Almaty", "Yokohama"), ("Urumqi", "Bandar Abbas"),
+])
+def test_container_routes_never_use_pipelines(net: corridor.Network, origin: str,
+                                              destination: str) -> None:
+    for found in corridor.route(net, origin, destination, alternatives=3):
+        assert not any(leg.mode.endswith("pipeline") for leg in found.legs)
+
+
+def test_china_to_europe_by_rail_changes_gauge_twice(net: corridor.Network) -> None:
+    rail = corridor.route(net, "Xi'an", "Duisburg", avoid_modes=["sea", "ferry", "road"])[0]
+    changes = [t for t in rail.transfers if t.kind == "gauge_change"]
+    assert len(changes) == 2
+    assert changes[0].from_layer == "rail1435" and changes[0].to_layer == "rail1520"
+    assert changes[1].from_layer == "rail1520" and changes[1].to_layer == "rail1435"
+    assert all(t.cost_usd_per_t > 0 and t.days > 0 for t in changes)
+
+
+def test_time_objective_is_never_slower_than_cost_objective(net: corridor.Network) -> None:
+    cheap = corridor.route(net, "Almaty", "Rotterdam", optimize="cost")[0]
+    fast = corridor.route(net, "Almaty", "Rotterdam", optimize="time")[0]
+    green = corridor.route(net, "Almaty", "Rotterdam", optimize="co2")[0]
+    assert fast.days <= cheap.days + 1e-9
+    assert cheap.cost_usd_per_t <= fast.cost_usd_per_t + 1e-9
+    assert green.co2_kg_per_t <= min(cheap.co2_kg_per_t, fast.co2_kg_per_t) + 1e-9
+
+
+def test_alternatives_on_the_dataset_are_distinct(net: corridor.Network) -> None:
+    routes = corridor.route(net, "Almaty", "Rotterdam", alternatives=5)
+    assert len(routes) == 5
+    assert len({tuple(r.link_ids) for r in routes}) == 5
+    assert [r.cost_usd_per_t for r in routes] == sorted(r.cost_usd_per_t for r in routes)
+
+
+def test_gas_only_moves_by_gas_pipeline(net: corridor.Network) -> None:
+    found = corridor.route(net, "Galkynysh", "Urumqi", commodity="natural_gas")[0]
+    assert {leg.mode for leg in found.legs} == {"gas_pipeline"}
+    assert all(leg.corridor == "CAGP" for leg in found.legs)  # Central Asia–China pipeline
+    with pytest.raises(corridor.NoRouteError):
+        corridor.route(net, "Galkynysh", "Rotterdam", commodity="natural_gas")
+
+
+def test_sources_table_is_complete(net: corridor.Network) -> None:
+    used = set()
+    for table in (net.nodes, net.links):
+        for ids in table["source_id"]:
+            used.update(i.strip() for i in ids.split(";") if i.strip())
+    assert used <= set(net.sources.index)
+    assert net.sources["title"].map(len).gt(0).all()
