@@ -102,3 +102,10 @@ def test_unknown_place_suggests(tiny: corridor.Network) -> None:
         tiny.resolve("Alpah")
     assert info.value.suggestions[0] == "Alpha"
     assert "Did you mean 'Alpha'" in str(info.value)
+
+
+def test_unsupported_format_version_is_refused(tiny_copy: Path) -> None:
+    (tiny_copy / "network" / "network.toml").write_text('format_version = "9"\n')
+    with pytest.raises(DataError, match="format_version '9' is not supported") as info:
+        _load(tiny_copy)
+    assert info.value.field == "format_version"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import tomllib
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
@@ -224,9 +225,25 @@ def load_network(path: str | Path | None = None, costs: str | Path | None = None
                    path=folder, warnings=notes)
 
 
+def _check_manifest(folder: Path) -> None:
+    """``network.toml`` (optional) names the format version; refuse versions we cannot read."""
+    manifest = folder / "network.toml"
+    if not manifest.is_file():
+        return
+    try:
+        meta = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot parse TOML ({exc})", file=str(manifest)) from exc
+    version = str(meta.get("format_version", FORMAT_VERSION))
+    if version != FORMAT_VERSION:
+        raise DataError(f"format_version {version!r} is not supported (this Corridor reads "
+                        f"{FORMAT_VERSION!r})", file=str(manifest), field="format_version")
+
+
 def _read_network(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
     if not folder.is_dir():
         raise DataError("network folder not found", file=str(folder))
+    _check_manifest(folder)
     node_file, link_file = folder / "node.csv", folder / "link.csv"
     source_file = folder / "sources.csv"
     sources = read_table(source_file, SOURCE_COLUMNS)

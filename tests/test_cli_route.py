@@ -1,0 +1,67 @@
+"""The command line: readable tables, JSON for programs, clear errors with exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from corridor.cli import app
+from tests.conftest import TINY
+
+runner = CliRunner()
+TINY_ARGS = ["--network", str(TINY / "network"), "--costs", str(TINY / "costs")]
+
+
+def test_route_table_and_json_agree() -> None:
+    table = runner.invoke(app, ["route", "Alpha", "Zulu", "-k", "2", *TINY_ARGS])
+    assert table.exit_code == 0, table.output
+    assert "#1" in table.output and "#2" in table.output
+    data = runner.invoke(app, ["route", "Alpha", "Zulu", "-k", "2", "--json", *TINY_ARGS])
+    routes = json.loads(data.stdout)["routes"]
+    assert [r["rank"] for r in routes] == [1, 2]
+    assert f"${routes[0]['cost_usd_per_t']:,.0f}/t" in table.output
+    assert routes[0]["legs"][0]["from_id"] == "a"
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["route", "Alpah", "Zulu"], 2, "Did you mean 'Alpha'"),
+        (["route", "Alpha", "Zulu", "--commodity", "tea"], 2, "Unknown commodity 'tea'"),
+        (["route", "Alpha", "Zulu", "--avoid", "RUS,AZE"], 3, "constraint --avoid"),
+        (["route", "Alpha", "Zulu", "--avoid-mode", "warp"], 2, "Unknown mode(s) warp"),
+        (["route", "Alpha", "Zulu", "--optimize", "vibes"], 2, "Unknown objective"),
+    ],
+)
+def test_user_mistakes_exit_non_zero_without_traceback(args: list[str], code: int,
+                                                       message: str) -> None:
+    result = runner.invoke(app, [*args, *TINY_ARGS])
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_bad_network_folder_names_the_file(tmp_path) -> None:
+    (tmp_path / "node.csv").write_text("node_id,name\nx,X\n")
+    result = runner.invoke(app, ["validate", str(tmp_path), "--costs", str(TINY / "costs")])
+    assert result.exit_code == 2
+    assert "sources.csv" in result.stderr
+
+
+def test_places_search_finds_russian_names() -> None:
+    result = runner.invoke(app, ["places", "Альфа", "--json", *TINY_ARGS])
+    assert result.exit_code == 0
+    assert [p["node_id"] for p in json.loads(result.stdout)] == ["a"]
+
+
+def test_real_process_exit_code_and_stderr() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "corridor", "route", "Nowhere", "Zulu", *TINY_ARGS],
+        capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert "Unknown place 'Nowhere'" in proc.stderr
+    assert "Traceback" not in proc.stderr
