@@ -70,6 +70,11 @@ def bench_dataset(rows: list[dict]) -> None:
     ours = min(_timeit(lambda: dijkstra(matrix, indices=sources), 5))
     theirs = min(_timeit(lambda: [nx.single_source_dijkstra_path_length(reference, int(s))
                                   for s in sources], 2))
+    # a route query needs the path too: predecessors (SciPy) against path lists (networkx)
+    ours_paths = min(_timeit(lambda: dijkstra(matrix, indices=sources,
+                                              return_predecessors=True), 5))
+    theirs_paths = min(_timeit(lambda: [nx.single_source_dijkstra(reference, int(s))
+                                        for s in sources], 2))
     k5 = min(_timeit(lambda: router.route("Almaty", "Rotterdam", alternatives=5), 5))
     check = dijkstra(matrix, indices=one)
     ref = nx.single_source_dijkstra_path_length(reference, one)
@@ -83,6 +88,9 @@ def bench_dataset(rows: list[dict]) -> None:
         {"graph": "dataset", "size": size,
          "query": f"batch: all {len(sources)} sources",
          "corridor_ms": ours * 1e3, "networkx_ms": theirs * 1e3},
+        {"graph": "dataset", "size": size,
+         "query": f"batch: all {len(sources)} sources, with paths",
+         "corridor_ms": ours_paths * 1e3, "networkx_ms": theirs_paths * 1e3},
         {"graph": "dataset", "size": size, "query": "route() with 5 alternatives (Yen)",
          "corridor_ms": k5 * 1e3, "networkx_ms": None},
     ]
@@ -133,11 +141,15 @@ def bench_generated(rows: list[dict], n_links: int, n_sources: int) -> None:
     rng = np.random.default_rng(1)
     sources = rng.choice(graph.source_of, n_sources, replace=False)
     ours = min(_timeit(lambda: dijkstra(matrix, indices=sources), 2))
+    ours_paths = min(_timeit(lambda: dijkstra(matrix, indices=sources,
+                                              return_predecessors=True), 2))
     start = time.perf_counter()
     reference = _nx_graph(graph, weights)
     build_nx = time.perf_counter() - start
     theirs = min(_timeit(lambda: [nx.single_source_dijkstra_path_length(reference, int(s))
                                   for s in sources], 1))
+    theirs_paths = min(_timeit(lambda: [nx.single_source_dijkstra(reference, int(s))
+                                        for s in sources], 1))
     check = dijkstra(matrix, indices=int(sources[0]))
     ref = nx.single_source_dijkstra_path_length(reference, int(sources[0]))
     assert all(abs(check[n] - d) < 1e-6 for n, d in list(ref.items())[:1000])
@@ -147,6 +159,9 @@ def bench_generated(rows: list[dict], n_links: int, n_sources: int) -> None:
          "corridor_ms": compile_s * 1e3, "networkx_ms": build_nx * 1e3},
         {"graph": "generated", "size": size, "query": f"batch: one-to-all from {n_sources} sources",
          "corridor_ms": ours * 1e3, "networkx_ms": theirs * 1e3},
+        {"graph": "generated", "size": size,
+         "query": f"batch: {n_sources} sources, with paths",
+         "corridor_ms": ours_paths * 1e3, "networkx_ms": theirs_paths * 1e3},
     ]
 
 

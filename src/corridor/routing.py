@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
 from corridor.errors import InvalidOptionError, NoRouteError
-from corridor.graph import LINK, OBJECTIVES, SPLIT, TRANSFER, CompiledGraph, compile_graph
+from corridor.graph import LINK, OBJECTIVES, TRANSFER, CompiledGraph, compile_graph
 from corridor.network import Network
 
 ROUTE_OBJECTIVES = ("cost", "time", "co2")
@@ -108,6 +108,13 @@ class Router:
     def __init__(self, network: Network) -> None:
         self.network = network
         self._graphs: dict[str, CompiledGraph] = {}
+        # plain-Python views for building results: pandas row access costs ~10 µs a field
+        links = network.links
+        self._link_ids = links.index.tolist()
+        self._link_rows = links[["from_node_id", "to_node_id", "mode", "gauge_mm", "country",
+                                 "corridor"]].to_dict("records")
+        self._names = network.nodes["name"].to_dict()
+        self._countries = network.nodes["country"].to_dict()
 
     def graph(self, commodity: str) -> CompiledGraph:
         """The compiled graph of a commodity (built on first use)."""
@@ -316,21 +323,21 @@ class Router:
 
     def _build(self, graph: CompiledGraph, arcs: list[int], rank: int, start: str, end: str,
                commodity: str, objective: str) -> Route:
-        net = self.network
-        links = net.links
-        names = net.nodes["name"]
+        names = self._names
         legs: list[Leg] = []
         transfers: list[Transfer] = []
-        for arc in arcs:
-            kind = graph.kind[arc]
+        kinds, arc_link, forward = graph.kind[arcs], graph.arc_link[arcs], graph.arc_forward[arcs]
+        for i, arc in enumerate(arcs):
+            kind = kinds[i]
             if kind == LINK:
-                row = links.iloc[graph.arc_link[arc]]
+                position = int(arc_link[i])
+                row = self._link_rows[position]
                 a, b = row["from_node_id"], row["to_node_id"]
-                if not graph.arc_forward[arc]:
+                if not forward[i]:
                     a, b = b, a
                 gauge = row["gauge_mm"]
                 legs.append(Leg(
-                    link_id=str(links.index[graph.arc_link[arc]]), from_id=a, from_name=names[a],
+                    link_id=self._link_ids[position], from_id=a, from_name=names[a],
                     to_id=b, to_name=names[b], mode=row["mode"],
                     gauge_mm=None if pd.isna(gauge) else int(gauge),
                     length_km=float(graph.km[arc]), days=float(graph.days[arc]),
@@ -344,11 +351,9 @@ class Router:
                     from_layer=graph.sub_layer[graph.tail[arc]],
                     to_layer=graph.sub_layer[graph.head[arc]],
                     days=float(graph.days[arc]), cost_usd_per_t=float(graph.cost_usd[arc])))
-            elif kind == SPLIT:
-                continue
         countries: list[str] = []
         for node in [legs[0].from_id] + [leg.to_id for leg in legs]:
-            for code in net.nodes.at[node, "country"].split(";"):
+            for code in self._countries[node].split(";"):
                 if code not in countries:
                     countries.append(code)
         borders = tuple(f"{leg.from_name}–{leg.to_name}" for leg in legs if leg.border_crossing)
