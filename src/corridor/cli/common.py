@@ -39,7 +39,7 @@ def handle_errors(command: Callable) -> Callable:
         try:
             return command(*args, **kwargs)
         except CorridorError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             code = EXIT_NO_ROUTE if exc.kind == "no_route" else EXIT_USER_ERROR
             raise typer.Exit(code) from None
 

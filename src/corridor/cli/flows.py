@@ -1,1 +1,349 @@
-"""Commands: ``flows``, ``scenario``, ``compare``, ``critical``."""
+"""Commands: ``flows``, ``scenario list|show|run``, ``compare``, ``critical``, ``dependency``,
+``exposure``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from corridor.cli.common import app, console, handle_errors, print_json, write_atomic
+from corridor.network import Network, load_network
+
+scenario_app = typer.Typer(help="List, show and run what-if scenarios.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+NetworkOption = Annotated[
+    Path | None, typer.Option("--network", help="Network folder (node.csv, link.csv, sources.csv).")
+]
+CostsOption = Annotated[Path | None, typer.Option("--costs", help="Cost model folder.")]
+DemandOption = Annotated[Path | None, typer.Option("--demand", help="Demand CSV file.")]
+ScenarioOption = Annotated[str | None, typer.Option(
+    "--scenario", "-s", help="Built-in scenario name or TOML file.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+CsvOption = Annotated[Path | None, typer.Option("--csv", help="Write CSV tables into DIR.")]
+
+
+def _inputs(network: Path | None, costs: Path | None,
+            demand: Path | None) -> tuple[Network, pd.DataFrame]:
+    from corridor.demand import load_demand
+
+    net = load_network(network, costs)
+    return net, load_demand(demand, net)
+
+
+def _write_csv(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+    for name, table in tables.items():
+        write_atomic(Path(folder) / name, table.to_csv(index=False))
+    console.print(f"wrote {len(tables)} CSV files to {folder}")
+
+
+def _mt(tonnes: float) -> str:
+    return f"{tonnes / 1e6:,.2f}"
+
+
+def _usd(amount: float) -> str:
+    return f"{amount / 1e9:,.2f} bn" if abs(amount) >= 1e9 else f"{amount / 1e6:,.1f} m"
+
+
+def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
+    t = result.totals
+    console.print(
+        f"[bold]Scenario {result.scenario}[/]: demand {_mt(t['demand_t'])} Mt, delivered "
+        f"{_mt(t['delivered_t'])} Mt, [red]stranded {_mt(t['stranded_t'])} Mt[/]; cost "
+        f"{_usd(t['cost_usd'])} USD/yr (generalised {_usd(t['generalised_cost_usd'])}), "
+        f"{t['tonne_km'] / 1e9:,.1f} bn tkm, {t['avg_days']:.1f} days on average, "
+        f"{t['co2_t'] / 1e6:,.2f} Mt CO2"
+        + (f", investment {_usd(t['investment_usd'])} USD" if t.get("investment_usd") else ""),
+        highlight=False)
+    od = Table(title="Demand served", title_justify="left")
+    for name, justify in (("origin", "left"), ("destination", "left"), ("commodity", "left"),
+                          ("demand Mt", "right"), ("delivered Mt", "right"),
+                          ("stranded Mt", "right"), ("USD/t", "right"), ("days", "right"),
+                          ("main route (share)", "left")):
+        od.add_column(name, justify=justify)
+    split = result.route_split
+    for row in result.od.itertuples(index=False):
+        routes = split[(split["origin"] == row.origin) & (split["destination"] == row.destination)
+                       & (split["commodity"] == row.commodity)]
+        main = ""
+        if len(routes):
+            best = routes.iloc[0]
+            main = f"{best['corridors'] or '-'} via {best['countries']} ({best['share']:.0%})"
+        od.add_row(row.origin, row.destination, row.commodity, _mt(row.demand_t),
+                   _mt(row.delivered_t), _mt(row.stranded_t),
+                   "" if pd.isna(row.cost_usd_per_t) else f"{row.cost_usd_per_t:,.1f}",
+                   "" if pd.isna(row.days) else f"{row.days:.1f}", main,
+                   style="red" if row.stranded_t > 0.5 else None)
+    console.print(od)
+    saturated = result.saturated
+    if len(saturated):
+        table = Table(title="Saturated links (shadow price = USD/yr saved per extra tonne of "
+                            "yearly capacity)", title_justify="left")
+        for name, justify in (("link", "left"), ("corridor", "left"), ("flow Mt", "right"),
+                              ("capacity Mt", "right"), ("USD/t", "right")):
+            table.add_column(name, justify=justify)
+        for link_id, row in saturated.iterrows():
+            table.add_row(link_id, row["corridor"], _mt(row["flow_t_per_year"]),
+                          _mt(row["capacity_t_per_year"]),
+                          f"{row['shadow_price_usd_per_t']:,.2f}")
+        console.print(table)
+
+
+def _run(scenario: str | None, network: Path | None, costs: Path | None,
+         demand: Path | None, as_json: bool, csv: Path | None) -> None:
+    from corridor.assign import assign
+
+    net, table = _inputs(network, costs, demand)
+    result = assign(net, table, scenario)
+    if csv is not None:
+        _write_csv(csv, result.csv_tables())
+    if as_json:
+        print_json(result.to_dict())
+    elif csv is None:
+        _show_result(result)
+
+
+@app.command("flows")
+@handle_errors
+def flows_command(
+    scenario: ScenarioOption = None,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+) -> None:
+    """Assign the yearly demand to the network within link capacities (min generalised cost)."""
+    _run(scenario, network, costs, demand, as_json, csv)
+
+
+@scenario_app.command("list")
+@handle_errors
+def scenario_list(as_json: JsonOption = False) -> None:
+    """List the built-in scenarios."""
+    from corridor.scenario import list_scenarios
+
+    scenarios = list_scenarios()
+    if as_json:
+        print_json([{"name": s.name, "title": s.title, "inherits": s.inherits,
+                     "changes": len(s.all_actions()), "file": s.file} for s in scenarios])
+        return
+    table = Table()
+    for name in ("name", "title", "inherits", "changes"):
+        table.add_column(name)
+    for s in scenarios:
+        table.add_row(s.name, s.title, s.inherits or "", str(len(s.all_actions())))
+    console.print(table)
+
+
+@scenario_app.command("show")
+@handle_errors
+def scenario_show(
+    name: Annotated[str, typer.Argument(help="Scenario name or TOML file.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show a scenario's changes with their assumptions and sources."""
+    from corridor.scenario import load_scenario
+
+    scenario = load_scenario(name)
+    if as_json:
+        print_json(scenario.to_dict())
+        return
+    console.print(f"[bold]{scenario.name}[/]: {scenario.title}", highlight=False)
+    if scenario.description:
+        console.print(scenario.description, highlight=False)
+    table = Table(show_lines=True)
+    for column in ("change", "what", "assumption", "source"):
+        table.add_column(column, overflow="fold")
+    for action in scenario.all_actions():
+        what = ", ".join(f"{k}={v}" for k, v in action.params.items()
+                         if k not in ("estimated", "estimate_method", "notes", "geometry"))
+        table.add_row(action.key, what, action.assumption, action.source)
+    console.print(table)
+
+
+@scenario_app.command("run")
+@handle_errors
+def scenario_run(
+    name: Annotated[str, typer.Argument(help="Scenario name or TOML file.")],
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+) -> None:
+    """Assign the demand under a scenario."""
+    _run(name, network, costs, demand, as_json, csv)
+
+
+@app.command("compare")
+@handle_errors
+def compare_command(
+    base: Annotated[str, typer.Argument(help="Base scenario (e.g. baseline).")],
+    other: Annotated[str, typer.Argument(help="Scenario to compare with it.")],
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+) -> None:
+    """What changes between two scenarios: cost, days, CO2, stranded, corridors, HHI."""
+    from corridor.assign import assign
+    from corridor.metrics import compare
+
+    net, table = _inputs(network, costs, demand)
+    result = compare(assign(net, table, base), assign(net, table, other))
+    if csv is not None:
+        _write_csv(csv, result.csv_tables())
+    if as_json:
+        print_json(result.to_dict())
+        return
+    if csv is not None:
+        return
+    totals = Table(title=f"{result.base} → {result.other}", title_justify="left")
+    for name, justify in (("metric", "left"), (result.base, "right"), (result.other, "right"),
+                          ("change", "right"), ("change %", "right")):
+        totals.add_column(name, justify=justify)
+    for row in result.totals.itertuples(index=False):
+        fmt = "{:,.1f}" if row.metric == "avg_days" else "{:,.0f}"
+        totals.add_row(row.metric, fmt.format(row.base), fmt.format(row.other),
+                       fmt.format(row.change),
+                       "" if pd.isna(row.change_pct) else f"{row.change_pct:+.1f}%")
+    console.print(totals)
+    for title, frame, columns in (
+        ("Tonnes by corridor (Mt)", result.corridors, ("corridor", "base_t", "other_t",
+                                                       "change_t")),
+        ("Stranded by commodity (Mt)", result.stranded, ("commodity", "base_t", "other_t",
+                                                         "change_t")),
+        ("Largest link flow changes (Mt)", result.links, ("link_id", "corridor", "base_t",
+                                                          "other_t", "change_t")),
+    ):
+        table = Table(title=title, title_justify="left")
+        for column in columns:
+            table.add_column(column, justify="right" if column.endswith("_t") else "left")
+        for row in frame.itertuples(index=False):
+            table.add_row(*[_mt(getattr(row, c)) if c.endswith("_t") else str(getattr(row, c))
+                            for c in columns])
+        console.print(table)
+    hhi = Table(title="Transit dependency (HHI 0-10,000)", title_justify="left")
+    for column in ("exporter", "base", "other", "change"):
+        hhi.add_column(column, justify="left" if column == "exporter" else "right")
+    for row in result.hhi.itertuples(index=False):
+        hhi.add_row(row.exporter, f"{row.base_hhi:,.0f}", f"{row.other_hhi:,.0f}",
+                    f"{row.change:+,.0f}")
+    console.print(hhi)
+
+
+@app.command("critical")
+@handle_errors
+def critical_command(
+    scenario: ScenarioOption = None,
+    top: Annotated[int | None, typer.Option("--top", help="Show the N most critical.")] = 15,
+    nodes: Annotated[bool, typer.Option("--nodes", help="Rank nodes instead of links.")] = False,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+) -> None:
+    """Rank links (or nodes) by what their loss strands and costs after a full re-solve."""
+    from corridor.critical import critical
+
+    net, table = _inputs(network, costs, demand)
+    ranking = critical(net, table, scenario, top=top, what="node" if nodes else "link",
+                       workers=workers)
+    if csv is not None:
+        _write_csv(csv, {"critical.csv": ranking})
+    if as_json:
+        print_json({"what": "node" if nodes else "link", "solves": ranking.attrs["solves"],
+                    "seconds": ranking.attrs["seconds"],
+                    "ranking": ranking.to_dict(orient="records")})
+        return
+    if csv is not None:
+        return
+    key = "node_id" if nodes else "link_id"
+    out = Table(title=f"Single points of failure ({ranking.attrs['solves']} re-solves, "
+                      f"{ranking.attrs['seconds']:.1f} s)", title_justify="left")
+    for column, justify in (("#", "right"), (key, "left"), ("corridor" if not nodes else
+                                                          "country", "left"),
+                            ("flow Mt", "right"), ("stranded Mt", "right"),
+                            ("stranded %", "right"), ("added cost USD/yr", "right")):
+        out.add_column(column, justify=justify)
+    for row in ranking.itertuples(index=False):
+        out.add_row(str(row.rank), getattr(row, key),
+                    row.country if nodes else row.corridor, _mt(row.flow_t_per_year),
+                    _mt(row.stranded_t), f"{row.stranded_pct:.1f}",
+                    _usd(row.added_cost_usd))
+    console.print(out)
+
+
+@app.command("dependency")
+@handle_errors
+def dependency_command(
+    scenario: ScenarioOption = None,
+    exporter: Annotated[str | None, typer.Option(help="Only this exporter (ISO3).")] = None,
+    commodity: Annotated[str | None, typer.Option(help="Only this commodity.")] = None,
+    as_json: JsonOption = False,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+) -> None:
+    """Shares and HHI of each exporter's tonnes by transit country, corridor, mode, partner."""
+    from corridor.assign import assign
+    from corridor.metrics import dependency
+
+    net, table = _inputs(network, costs, demand)
+    result = assign(net, table, scenario)
+    dep = dependency(result, commodity=commodity)
+    shares, hhi = dep.shares, dep.hhi
+    if exporter:
+        shares = shares[shares["exporter"] == exporter.upper()]
+        hhi = hhi[hhi["exporter"] == exporter.upper()]
+    if as_json:
+        print_json({"shares": shares.to_dict(orient="records"),
+                    "hhi": hhi.to_dict(orient="records")})
+        return
+    out = Table(title="Dependency (share of exported tonnes; HHI 0-10,000)",
+                title_justify="left")
+    for column in ("exporter", "dimension", "HHI", "exported Mt", "shares"):
+        out.add_column(column, overflow="fold")
+    for row in hhi.itertuples(index=False):
+        mine = shares[(shares["exporter"] == row.exporter)
+                      & (shares["dimension"] == row.dimension)]
+        text = ", ".join(f"{r.key} {r.share_pct:.0f}%" for r in mine.head(6).itertuples())
+        out.add_row(row.exporter, row.dimension, f"{row.hhi:,.0f}", _mt(row.exported_t), text)
+    console.print(out)
+
+
+@app.command("exposure")
+@handle_errors
+def exposure_command(
+    scenario: ScenarioOption = None,
+    exporter: Annotated[str | None, typer.Option(help="Only this exporter (ISO3).")] = None,
+    as_json: JsonOption = False,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+) -> None:
+    """For each exporter and transit country: stranded tonnes and added cost if it closes."""
+    from corridor.metrics import exposure
+
+    net, table = _inputs(network, costs, demand)
+    frame = exposure(net, table, scenario)
+    if exporter:
+        frame = frame[frame["exporter"] == exporter.upper()]
+    if as_json:
+        print_json(frame.to_dict(orient="records"))
+        return
+    out = Table(title="Exposure to the closure of a transit country", title_justify="left")
+    for column in ("exporter", "closed", "transit share %", "stranded Mt", "added cost USD/yr"):
+        out.add_column(column, justify="left" if column in ("exporter", "closed") else "right")
+    for row in frame.itertuples(index=False):
+        out.add_row(row.exporter, row.closed_country, f"{row.transit_share_pct:.0f}",
+                    _mt(row.stranded_t), _usd(row.added_cost_usd))
+    console.print(out)

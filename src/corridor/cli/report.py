@@ -1,1 +1,146 @@
-"""Commands: ``report``, ``serve``."""
+"""Commands: ``report``, ``demo``, ``serve``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from corridor.cli.common import app, console, handle_errors
+from corridor.network import Network, load_network
+
+DEMO_SCENARIOS = ("cpc-outage", "bypass-russia")
+
+NetworkOption = Annotated[
+    Path | None, typer.Option("--network", help="Network folder (node.csv, link.csv, sources.csv).")
+]
+CostsOption = Annotated[Path | None, typer.Option("--costs", help="Cost model folder.")]
+DemandOption = Annotated[Path | None, typer.Option("--demand", help="Demand CSV file.")]
+CriticalOption = Annotated[int, typer.Option(
+    "--critical-top", help="Rank this many most critical links (0 skips the re-solves).")]
+
+
+def _demand(path: Path | None, net: Network) -> pd.DataFrame | None:
+    """The demand table of ``--demand``, or None for the shipped baseline (read lazily)."""
+    if path is None:
+        return None
+    from corridor.demand import load_demand
+
+    return load_demand(path, net)
+
+
+@app.command("report")
+@handle_errors
+def report_command(
+    scenario: Annotated[str, typer.Argument(help="Built-in scenario name, TOML file, or "
+                                                 "'baseline'.")],
+    compare: Annotated[str | None, typer.Option(
+        "--compare", help="Scenario to compare against (default: baseline).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
+        "report.html"),
+    critical_top: CriticalOption = 10,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+) -> None:
+    """Write one self-contained HTML report (map, charts, tables, assumptions, sources)."""
+    from corridor.report import write_report
+
+    net = load_network(network, costs)
+    data = write_report(net, scenario, compare, output, demand=_demand(demand, net),
+                        critical_top=critical_top)
+    for line in data.headline:
+        console.print(line)
+    console.print(f"wrote {output}")
+
+
+@app.command("demo")
+@handle_errors
+def demo_command(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the reports.")] = Path(
+        "out"),
+    scenario: Annotated[list[str] | None, typer.Option(
+        "--scenario", "-s", help="Scenarios to run (default: cpc-outage, bypass-russia).")] = None,
+    critical_top: CriticalOption = 10,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+) -> None:
+    """The main job: baseline against a CPC outage and against no Russian transit.
+
+    Writes one report per scenario (each compared with the baseline) into the output folder
+    and prints a short summary.
+    """
+    from corridor.report import write_report
+
+    net = load_network(network, costs)
+    table = _demand(demand, net)
+    for name in scenario or DEMO_SCENARIOS:
+        path = Path(output) / f"{Path(name).stem}.html"
+        data = write_report(net, name, "baseline", path, demand=table,
+                            critical_top=critical_top)
+        console.print(f"[bold]{data.scenario['title']}[/]")
+        for line in data.headline:
+            console.print(f"  {line}")
+        console.print(f"  report: {path}")
+
+
+@app.command("serve")
+@handle_errors
+def serve_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes (each loads the network).")] = 1,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+    scenarios: Annotated[Path | None, typer.Option(
+        "--scenarios", help="Folder of scenario TOML files (default: the built-ins).")] = None,
+) -> None:
+    """Serve the JSON API and the interactive map at http://HOST:PORT/."""
+    import os
+
+    import uvicorn
+
+    from corridor.service import create_app
+
+    net = load_network(network, costs)  # fail early, with a clear message, on bad data
+    demand_table = _demand(demand, net)
+    console.print(f"Corridor at http://{host}:{port}/  (API docs: /docs)")
+    if workers > 1:  # each worker process loads its own copy through the factory
+        for name, value in (("CORRIDOR_NETWORK", network), ("CORRIDOR_COSTS", costs),
+                            ("CORRIDOR_DEMAND", demand), ("CORRIDOR_SCENARIOS", scenarios)):
+            if value is not None:
+                os.environ[name] = str(Path(value).resolve())
+        _serve_processes(host, port, workers)
+        return
+    uvicorn.run(create_app(net, demand_table, scenarios), host=host, port=port,
+                log_level="warning")
+
+
+def _serve_processes(host: str, port: int, workers: int) -> None:
+    """Run ``workers`` uvicorn processes on one listening socket.
+
+    The socket is bound here with ``IPPROTO_TCP`` so that asyncio turns on TCP_NODELAY for the
+    accepted connections, as it does in single-process mode (a socket uvicorn binds itself for
+    several workers has protocol 0, and keep-alive requests then wait ~40 ms on delayed ACKs).
+    """
+    import inspect
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config("corridor.service:app_from_env", factory=True, host=host,
+                            port=port, workers=workers, log_level="warning")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.set_inheritable(True)
+    if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn < 0.30
+        Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+    else:
+        Multiprocess(config, sockets=[sock]).run()

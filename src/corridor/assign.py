@@ -1,0 +1,736 @@
+"""Capacity-constrained assignment of yearly demand to the network (min-cost multicommodity flow).
+
+The problem
+-----------
+Every demand row (origin, destination, commodity, tonnes per year) must be carried over the
+compiled graph of its commodity (:func:`corridor.graph.compile_graph`). Link capacities
+(``capacity_t_per_year``, and ``capacity_teu_per_year`` for containers) are **shared** by every
+commodity and by both directions of a link: published capacities of lines, pipelines and border
+crossings are total yearly throughputs, and single-track lines and crossings really do share
+them. The assignment is one linear programme solved by HiGHS:
+
+* one flow variable per (source group, arc), where a *source group* is all demand of one
+  commodity leaving one origin (aggregating by origin keeps the LP small: the flow of a group
+  may split among its destinations at no extra cost in variables);
+* one *stranded* variable per OD pair: a virtual arc from the origin to the destination that
+  costs :attr:`FlowModel.penalty_usd_per_t`, so every scenario is feasible and demand that
+  cannot be served is reported, not raised;
+* flow conservation per group and sub-node (equalities), one capacity row per capacitated link.
+
+The objective is the **generalised cost**: money (tariffs, transfer and border charges) plus the
+value of time (cargo value × 10 %/yr ÷ 365 per tonne-day, see
+:meth:`corridor.cost.CostModel.value_of_time_usd_per_t_day`), i.e.
+``graph.weights("generalised")``. Flows are in million tonnes inside the LP (so coefficients
+stay near 1); the duals of capacity rows are therefore USD per tonne.
+
+The stranding penalty of a commodity is ten times the most expensive cheapest route of its OD
+pairs, and at least :data:`STRANDED_FLOOR_USD_PER_T`: a tonne is stranded only when no route
+exists or every route with spare capacity costs more than ten times what the dearest OD of that
+commodity pays on an empty network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import highspy
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, dijkstra
+
+from corridor.demand import aggregate_od
+from corridor.errors import InvalidOptionError
+from corridor.graph import LINK, CompiledGraph, compile_graph
+from corridor.network import Network
+
+MT = 1e6  # LP flow unit: a million tonnes
+STRANDED_FLOOR_USD_PER_T = 1_000.0
+PENALTY_FACTOR = 10.0
+TIE_BREAK_USD_PER_T = 1e-3  # on every arc: rules out zero-cost cycles (transfer loops)
+SATURATED_UTILISATION = 0.999
+_FLOW_TOL_MT = 1e-9  # 1 kg/yr: flows below are numerical noise
+
+
+@dataclass
+class _Group:
+    """All demand of one commodity leaving one origin: one block of the LP."""
+
+    commodity: str
+    origin: str
+    od_rows: np.ndarray  # rows of FlowModel.od
+    col_start: int
+    arcs: np.ndarray  # arc ids of the commodity graph, one column each
+    source: int  # source sub-node (-1 when the origin has no usable link)
+    sinks: np.ndarray  # sink sub-node per od row (-1 when unreachable)
+    strand_cols: np.ndarray  # column of the stranded variable per od row
+
+
+class FlowModel:
+    """The assignment LP of a network and a demand table, ready to solve and re-solve.
+
+    Parameters
+    ----------
+    network
+        A (possibly scenario-modified) network.
+    demand
+        A demand table (:func:`corridor.demand.load_demand`); rows with the same origin,
+        destination and commodity are summed.
+
+    Attributes
+    ----------
+    od
+        One row per OD pair and commodity: ``origin, destination, commodity, t_per_year``.
+    graphs
+        The compiled graph of each commodity in the demand.
+    penalty_usd_per_t
+        Stranding penalty per commodity.
+    """
+
+    def __init__(self, network: Network, demand: pd.DataFrame) -> None:
+        self.network = network
+        self.od = aggregate_od(demand).reset_index(drop=True)
+        for commodity in self.od["commodity"].unique():
+            network.costs.check_commodity(commodity)
+        for end in ("origin", "destination"):
+            unknown = sorted(set(self.od[end]) - set(network.nodes.index))
+            if unknown:
+                raise InvalidOptionError(f"demand {end} {unknown[0]!r} is not a node of the "
+                                         f"network")
+        self.graphs: dict[str, CompiledGraph] = {
+            c: compile_graph(network, c) for c in self.od["commodity"].unique()}
+        self.penalty_usd_per_t: dict[str, float] = {}
+        self.groups: list[_Group] = []
+        self._build()
+
+    # -- construction ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        node_pos = {n: i for i, n in enumerate(self.network.nodes.index)}
+        cost_parts, upper_parts, lower_parts = [], [], []
+        rows_i, cols_i, vals = [], [], []
+        rhs_parts = []
+        col_arc, col_group = [], []
+        n_cols = n_rows = 0
+        demand_mt = self.od["t_per_year"].to_numpy(dtype=float) / MT
+        for commodity, od_index in self.od.groupby("commodity", sort=False).groups.items():
+            graph = self.graphs[commodity]
+            weights = graph.weights("generalised") + TIE_BREAK_USD_PER_T
+            adjacency = csr_matrix((weights, (graph.tail, graph.head)),
+                                   shape=(graph.n_sub, graph.n_sub))
+            reverse = adjacency.transpose().tocsr()
+            od_rows = np.asarray(od_index)
+            origins = self.od.loc[od_rows, "origin"].to_numpy()
+            src = graph.source_of[[node_pos[o] for o in origins]]
+            dst = graph.sink_of[[node_pos[d] for d in self.od.loc[od_rows, "destination"]]]
+            self.penalty_usd_per_t[commodity] = self._penalty(adjacency, src, dst)
+            for origin in dict.fromkeys(origins):
+                mine = origins == origin
+                rows = od_rows[mine]
+                source = int(src[mine][0])
+                sinks = dst[mine].copy()
+                if source >= 0:
+                    forward = np.zeros(graph.n_sub, bool)
+                    forward[breadth_first_order(adjacency, source, directed=True,
+                                                return_predecessors=False)] = True
+                    sinks[~forward[np.maximum(sinks, 0)] | (sinks < 0)] = -1
+                else:
+                    sinks[:] = -1
+                live = sinks >= 0
+                if live.any():
+                    backward = np.zeros(graph.n_sub, bool)
+                    for sink in sinks[live]:
+                        backward[breadth_first_order(reverse, int(sink), directed=True,
+                                                     return_predecessors=False)] = True
+                    arcs = np.flatnonzero(forward[graph.tail] & backward[graph.head])
+                else:
+                    arcs = np.zeros(0, dtype=np.int64)
+                group = _Group(commodity, origin, rows, n_cols, arcs, source if live.any()
+                               else -1, sinks, n_cols + len(arcs) + np.arange(len(rows)))
+                self.groups.append(group)
+                # local sub-node numbering: rows of this group's conservation constraints
+                nodes = np.unique(np.concatenate([graph.tail[arcs], graph.head[arcs],
+                                                  [source] if live.any() else [],
+                                                  sinks[live]]).astype(np.int64))
+                local = {"tail": np.searchsorted(nodes, graph.tail[arcs]),
+                         "head": np.searchsorted(nodes, graph.head[arcs])}
+                arc_cols = n_cols + np.arange(len(arcs))
+                rows_i += [n_rows + local["tail"], n_rows + local["head"]]
+                cols_i += [arc_cols, arc_cols]
+                vals += [np.ones(len(arcs)), -np.ones(len(arcs))]
+                rhs = np.zeros(len(nodes))
+                d = demand_mt[rows]
+                if live.any():
+                    s_row = np.searchsorted(nodes, source)
+                    t_rows = np.searchsorted(nodes, sinks[live])
+                    rhs[s_row] += d[live].sum()
+                    np.add.at(rhs, t_rows, -d[live])
+                    strand = group.strand_cols[live]
+                    rows_i += [n_rows + np.full(live.sum(), s_row), n_rows + t_rows]
+                    cols_i += [strand, strand]
+                    vals += [np.ones(live.sum()), -np.ones(live.sum())]
+                rhs_parts.append(rhs)
+                penalty = self.penalty_usd_per_t[commodity]
+                cost_parts += [weights[arcs], np.full(len(rows), penalty)]
+                lower_parts += [np.zeros(len(arcs)), np.where(live, 0.0, d)]
+                upper_parts += [np.full(len(arcs), np.inf), d.copy()]
+                col_arc += [arcs, np.full(len(rows), -1)]
+                col_group += [np.full(len(arcs) + len(rows), len(self.groups) - 1)]
+                n_cols += len(arcs) + len(rows)
+                n_rows += len(nodes)
+        self.n_conservation_rows = n_rows
+        self.col_arc = np.concatenate(col_arc).astype(np.int64) if col_arc else np.zeros(0, int)
+        self.col_group = (np.concatenate(col_group).astype(np.int64) if col_group
+                          else np.zeros(0, int))
+        self.col_cost = np.concatenate(cost_parts) if cost_parts else np.zeros(0)
+        self.col_lower = np.concatenate(lower_parts) if lower_parts else np.zeros(0)
+        self.col_upper = np.concatenate(upper_parts) if upper_parts else np.zeros(0)
+        self.n_cols = n_cols
+        self._column_metrics()
+        # capacity rows: shared by commodities and directions
+        cap_rows, cap_cols, cap_vals, cap_upper, cap_link = [], [], [], [], []
+        flow = self.col_link >= 0
+        capacity_t = self.network.links["capacity_t_per_year"].to_numpy(dtype=float)
+        capacity_teu = self.network.links["capacity_teu_per_year"].to_numpy(dtype=float)
+        row = n_rows
+        for unit, limits in (("t", capacity_t), ("teu", capacity_teu)):
+            if unit == "teu":
+                per_teu = np.array([self._t_per_teu(c) for c in self.col_commodity_names()])
+                usable = flow & np.isfinite(per_teu)
+            else:
+                per_teu = np.ones(self.n_cols)
+                usable = flow
+            cols = np.flatnonzero(usable & np.isfinite(limits[np.maximum(self.col_link, 0)]))
+            if not len(cols):
+                continue
+            links = self.col_link[cols]
+            unique_links, which = np.unique(links, return_inverse=True)
+            cap_rows.append(row + which)
+            cap_cols.append(cols)
+            cap_vals.append(1.0 / per_teu[cols] if unit == "teu" else np.ones(len(cols)))
+            cap_upper.append(limits[unique_links] / MT)
+            cap_link.append(np.column_stack([unique_links, np.full(len(unique_links),
+                                                                   unit == "teu")]))
+            row += len(unique_links)
+        self.cap_link = (np.concatenate(cap_link) if cap_link
+                         else np.zeros((0, 2), dtype=np.int64)).astype(np.int64)
+        self.n_rows = row
+        self.row_lower = np.concatenate(rhs_parts + [np.full(row - n_rows, -np.inf)]) \
+            if rhs_parts else np.full(row - n_rows, -np.inf)
+        self.row_upper = np.concatenate(rhs_parts + cap_upper) if rhs_parts else np.zeros(0)
+        all_rows = np.concatenate(rows_i + cap_rows) if rows_i else np.zeros(0, np.int64)
+        all_cols = np.concatenate(cols_i + cap_cols) if cols_i else np.zeros(0, np.int64)
+        all_vals = np.concatenate(vals + cap_vals) if vals else np.zeros(0)
+        self.matrix = coo_matrix((all_vals, (all_rows, all_cols)),
+                                 shape=(self.n_rows, self.n_cols)).tocsc()
+        self.matrix.sum_duplicates()
+        order = np.argsort(self.col_link, kind="stable")
+        self._link_order = order[self.col_link[order] >= 0]
+        self._link_bounds = np.searchsorted(self.col_link[self._link_order],
+                                            np.arange(len(self.network.links) + 1))
+
+    def _column_metrics(self) -> None:
+        """Per-column money cost, days, CO2, km and link (stranded columns: link -1)."""
+        n = self.n_cols
+        self.col_money = np.zeros(n)
+        self.col_days = np.zeros(n)
+        self.col_co2 = np.zeros(n)
+        self.col_km = np.zeros(n)
+        self.col_link = np.full(n, -1, dtype=np.int64)
+        self.col_forward = np.ones(n, dtype=bool)
+        self.col_commodity = np.zeros(n, dtype=np.int64)
+        self.commodities = tuple(self.graphs)
+        for group in self.groups:
+            graph = self.graphs[group.commodity]
+            cols = group.col_start + np.arange(len(group.arcs))
+            arcs = group.arcs
+            self.col_money[cols] = graph.cost_usd[arcs]
+            self.col_days[cols] = graph.days[arcs]
+            self.col_co2[cols] = graph.co2_kg[arcs]
+            self.col_km[cols] = graph.km[arcs]
+            self.col_link[cols] = np.where(graph.kind[arcs] == LINK, graph.arc_link[arcs], -1)
+            self.col_forward[cols] = graph.arc_forward[arcs]
+            span = np.arange(group.col_start, group.strand_cols[-1] + 1)
+            self.col_commodity[span] = self.commodities.index(group.commodity)
+        self.is_strand = np.zeros(n, dtype=bool)
+        for group in self.groups:
+            self.is_strand[group.strand_cols] = True
+
+    def col_commodity_names(self) -> np.ndarray:
+        return np.asarray(self.commodities, dtype=object)[self.col_commodity] \
+            if self.n_cols else np.zeros(0, dtype=object)
+
+    def _t_per_teu(self, commodity: str) -> float:
+        value = self.network.costs.commodities.at[commodity, "t_per_teu"]
+        return float(value) if pd.notna(value) and value else np.nan
+
+    def _penalty(self, adjacency: csr_matrix, src: np.ndarray, dst: np.ndarray) -> float:
+        """Ten times the dearest cheapest route of the commodity's OD pairs (with a floor)."""
+        ok = (src >= 0) & (dst >= 0)
+        worst = 0.0
+        if ok.any():
+            sources = np.unique(src[ok])
+            dist = dijkstra(adjacency, directed=True, indices=sources)
+            reach = dist[np.searchsorted(sources, src[ok]), dst[ok]]
+            finite = reach[np.isfinite(reach)]
+            if len(finite):
+                worst = float(finite.max())
+        return max(STRANDED_FLOOR_USD_PER_T, PENALTY_FACTOR * worst)
+
+    # -- helpers for re-solves --------------------------------------------------------------
+
+    def link_columns(self, link_positions: np.ndarray | list[int]) -> np.ndarray:
+        """Columns of every arc (all groups, both directions) of the given links."""
+        parts = [self._link_order[self._link_bounds[p]:self._link_bounds[p + 1]]
+                 for p in np.atleast_1d(np.asarray(link_positions, dtype=np.int64))]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def highs(self) -> highspy.Highs:
+        """A quiet HiGHS instance holding this LP (passed at once in CSC form)."""
+        return highs_from_arrays(self.arrays())
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The LP as plain arrays (picklable, for worker processes)."""
+        return {"cost": self.col_cost, "lower": self.col_lower, "upper": self.col_upper,
+                "row_lower": self.row_lower, "row_upper": self.row_upper,
+                "indptr": self.matrix.indptr, "indices": self.matrix.indices,
+                "data": self.matrix.data}
+
+
+_BANNER_SHOWN = False
+
+
+def highs_from_arrays(arrays: dict[str, np.ndarray]) -> highspy.Highs:
+    """Build a HiGHS instance from :meth:`FlowModel.arrays` with one ``passModel`` call."""
+    h = new_highs()
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(arrays["cost"])
+    lp.num_row_ = len(arrays["row_lower"])
+    inf = highspy.kHighsInf
+    lp.col_cost_ = arrays["cost"]
+    lp.col_lower_ = arrays["lower"]
+    lp.col_upper_ = np.where(np.isinf(arrays["upper"]), inf, arrays["upper"])
+    lp.row_lower_ = np.where(np.isinf(arrays["row_lower"]), -inf, arrays["row_lower"])
+    lp.row_upper_ = np.where(np.isinf(arrays["row_upper"]), inf, arrays["row_upper"])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = arrays["indptr"].astype(np.int32)
+    lp.a_matrix_.index_ = arrays["indices"].astype(np.int32)
+    lp.a_matrix_.value_ = arrays["data"].astype(float)
+    h.passModel(lp)
+    return h
+
+
+def new_highs() -> highspy.Highs:
+    """A quiet HiGHS instance.
+
+    HiGHS prints a copyright banner to file descriptor 1 when the first instance of a process is
+    built, before any option can be set; it would corrupt ``--json`` output, so that first
+    construction runs with stdout pointed at /dev/null.
+    """
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                h = highspy.Highs()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _BANNER_SHOWN = True
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    return h
+
+
+def solve_model(h: highspy.Highs) -> tuple[np.ndarray, np.ndarray]:
+    """Run HiGHS and return (column values, row duals).
+
+    Raises
+    ------
+    RuntimeError
+        If HiGHS does not reach an optimum (the LP is always feasible by construction, so this
+        signals a numerical failure).
+    """
+    h.run()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal and h.getNumCol() > 0:
+        raise RuntimeError(f"HiGHS did not solve the assignment: {h.modelStatusToString(status)}")
+    solution = h.getSolution()
+    return np.asarray(solution.col_value, dtype=float), np.asarray(solution.row_dual, dtype=float)
+
+
+@dataclass
+class FlowResult:
+    """The assignment of a demand to a network under a scenario.
+
+    Attributes
+    ----------
+    link_flows
+        One row per link (indexed by ``link_id``): ends, mode, corridor, country, status,
+        ``capacity_t_per_year``, ``flow_t_per_year`` (both directions), ``flow_forward_t``,
+        ``flow_backward_t``, ``utilisation``, ``shadow_price_usd_per_t`` (USD saved per year
+        per extra tonne of yearly capacity), ``saturated``.
+    link_flows_by_commodity
+        Long table ``link_id, commodity, flow_t_per_year`` (non-zero flows only).
+    od
+        One row per OD pair and commodity: demand, delivered and stranded tonnes, tonne-weighted
+        cost (USD/t), days and CO2 (kg/t) of what was delivered, number of routes.
+    route_split
+        One row per route used by an OD pair: tonnes, share of the delivered tonnes, corridors,
+        countries, modes, link ids, km, days, cost USD/t.
+    totals
+        ``cost_usd`` (money), ``generalised_cost_usd``, ``tonne_km``, ``avg_days`` (weighted by
+        delivered tonnes), ``co2_t``, ``demand_t``, ``delivered_t``, ``stranded_t``,
+        ``investment_usd`` (of links a scenario added), ``objective_usd`` (generalised cost plus
+        stranding penalties: what the LP minimised).
+    stranded
+        OD pairs with stranded tonnes: ``origin, destination, commodity, stranded_t``.
+    scenario
+        Name of the scenario (``"baseline"`` when none).
+    """
+
+    link_flows: pd.DataFrame
+    link_flows_by_commodity: pd.DataFrame
+    od: pd.DataFrame
+    route_split: pd.DataFrame
+    totals: dict[str, float]
+    stranded: pd.DataFrame
+    scenario: str = "baseline"
+    penalty_usd_per_t: dict[str, float] = field(default_factory=dict)
+    network: Network | None = field(default=None, repr=False)
+
+    @property
+    def saturated(self) -> pd.DataFrame:
+        """Links at capacity, dearest shadow price first."""
+        table = self.link_flows[self.link_flows["saturated"]]
+        return table.sort_values("shadow_price_usd_per_t", ascending=False)
+
+    def stranded_by_commodity(self) -> pd.DataFrame:
+        """Demand, delivered and stranded tonnes per commodity."""
+        return (self.od.groupby("commodity")[["demand_t", "delivered_t", "stranded_t"]].sum()
+                .reset_index())
+
+    def to_dict(self) -> dict:
+        """Plain data for JSON (NaN stays NaN; :func:`corridor.cli.common.print_json` nulls it)."""
+        links = self.link_flows[self.link_flows["flow_t_per_year"] > 0].reset_index()
+        return {
+            "scenario": self.scenario,
+            "totals": self.totals,
+            "penalty_usd_per_t": self.penalty_usd_per_t,
+            "od": self.od.to_dict(orient="records"),
+            "stranded": self.stranded.to_dict(orient="records"),
+            "route_split": self.route_split.to_dict(orient="records"),
+            "link_flows": links.to_dict(orient="records"),
+            "saturated": self.saturated.reset_index().to_dict(orient="records"),
+            "link_flows_by_commodity": self.link_flows_by_commodity.to_dict(orient="records"),
+        }
+
+    def to_json(self) -> str:
+        """The result as a JSON document (NaN becomes null)."""
+        return json.dumps(_json_clean(self.to_dict()), ensure_ascii=False, indent=2, default=str)
+
+    def csv_tables(self) -> dict[str, pd.DataFrame]:
+        """The tables to export, by file name."""
+        totals = pd.DataFrame([{"metric": k, "value": v} for k, v in self.totals.items()])
+        return {"link_flows.csv": self.link_flows.reset_index(),
+                "link_flows_by_commodity.csv": self.link_flows_by_commodity,
+                "od.csv": self.od, "route_split.csv": self.route_split,
+                "stranded.csv": self.stranded, "totals.csv": totals}
+
+    def to_csv(self, folder: str | Path) -> list[Path]:
+        """Write :meth:`csv_tables` into ``folder``; returns the paths written."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, table in self.csv_tables().items():
+            table.to_csv(folder / name, index=False)
+            paths.append(folder / name)
+        return paths
+
+
+def _json_clean(value: object) -> object:
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        return _json_clean(value.item())
+    return value
+
+
+def assign(network: Network, demand: pd.DataFrame, scenario: object = None) -> FlowResult:
+    """Assign yearly demand to the network at least generalised cost, within link capacities.
+
+    Parameters
+    ----------
+    network
+        A loaded network.
+    demand
+        A demand table (:func:`corridor.demand.load_demand`).
+    scenario
+        ``None`` (the network as given), a :class:`corridor.scenario.Scenario`, or the name or
+        path of a scenario file; it is applied to copies of ``network`` and ``demand``.
+
+    Returns
+    -------
+    FlowResult
+
+    Examples
+    --------
+    >>> net = load_network()
+    >>> result = assign(net, load_demand(network=net), "cpc-outage")
+    >>> result.totals["stranded_t"] > 0
+    True
+    """
+    name = "baseline"
+    if scenario is not None:
+        from corridor.scenario import Scenario, apply_scenario, load_scenario
+
+        if not isinstance(scenario, Scenario):
+            scenario = load_scenario(str(scenario))
+        network, demand = apply_scenario(network, scenario, demand)
+        name = scenario.name
+    model = FlowModel(network, demand)
+    h = model.highs()
+    values, duals = solve_model(h)
+    return build_result(model, values, duals, name)
+
+
+def run_scenario(name_or_path: str | Path, network: Network | None = None,
+                 demand: pd.DataFrame | None = None) -> FlowResult:
+    """Load the shipped network and demand (unless given) and assign them under a scenario.
+
+    Parameters
+    ----------
+    name_or_path
+        A built-in scenario name (``corridor scenario list``) or a TOML file.
+    network, demand
+        Defaults: the shipped network and baseline demand.
+
+    Returns
+    -------
+    FlowResult
+    """
+    from corridor.demand import load_demand
+    from corridor.network import load_network
+    from corridor.scenario import load_scenario
+
+    net = network if network is not None else load_network()
+    table = demand if demand is not None else load_demand(network=net)
+    return assign(net, table, load_scenario(name_or_path))
+
+
+# -- reading the solution ------------------------------------------------------------------------
+
+
+def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
+                 scenario: str = "baseline") -> FlowResult:
+    """Turn an LP solution into a :class:`FlowResult` (link flows, OD table, route split)."""
+    net = model.network
+    links = net.links
+    n_links = len(links)
+    tonnes = np.maximum(values, 0.0) * MT
+    flow = model.col_link >= 0
+    link_pos = model.col_link[flow]
+    t_flow = tonnes[flow]
+    fwd = model.col_forward[flow]
+    total = np.bincount(link_pos, weights=t_flow, minlength=n_links)
+    forward = np.bincount(link_pos[fwd], weights=t_flow[fwd], minlength=n_links)
+    capacity = links["capacity_t_per_year"].to_numpy(dtype=float)
+    shadow = np.zeros(n_links)
+    cap_duals = duals[model.n_conservation_rows:] if len(duals) else np.zeros(0)
+    for (link, _teu), dual in zip(model.cap_link, cap_duals, strict=True):
+        shadow[link] += max(0.0, -dual)  # HiGHS: a binding <= row has a non-positive dual
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilisation = np.where(capacity > 0, total / capacity, np.nan)
+    flows = pd.DataFrame({
+        "from_node_id": links["from_node_id"], "to_node_id": links["to_node_id"],
+        "mode": links["mode"], "corridor": links["corridor"], "country": links["country"],
+        "status": links["status"], "capacity_t_per_year": capacity,
+        "flow_t_per_year": total, "flow_forward_t": forward, "flow_backward_t": total - forward,
+        "utilisation": utilisation, "shadow_price_usd_per_t": shadow,
+    }, index=links.index)
+    flows["saturated"] = (flows["utilisation"] >= SATURATED_UTILISATION) | (shadow > 1e-6)
+    commodity = model.col_commodity[flow]
+    by_commodity = []
+    for code, name in enumerate(model.commodities):
+        pick = commodity == code
+        amounts = np.bincount(link_pos[pick], weights=t_flow[pick], minlength=n_links)
+        used = np.flatnonzero(amounts > _FLOW_TOL_MT * MT)
+        by_commodity.append(pd.DataFrame({"link_id": links.index[used], "commodity": name,
+                                          "flow_t_per_year": amounts[used]}))
+    link_by_commodity = (pd.concat(by_commodity, ignore_index=True) if by_commodity else
+                         pd.DataFrame(columns=["link_id", "commodity", "flow_t_per_year"]))
+
+    od = model.od.rename(columns={"t_per_year": "demand_t"}).copy()
+    od["stranded_t"] = 0.0
+    routes = []
+    for group in model.groups:
+        od.loc[group.od_rows, "stranded_t"] = tonnes[group.strand_cols]
+        if group.source >= 0 and len(group.arcs):
+            cols = group.col_start + np.arange(len(group.arcs))
+            routes += _decompose(model, group, values[cols])
+    od["stranded_t"] = np.minimum(od["stranded_t"], od["demand_t"])
+    od["delivered_t"] = od["demand_t"] - od["stranded_t"]
+    split = _route_table(routes, od)
+    for column, metric in (("cost_usd_per_t", "cost_usd_per_t"), ("days", "days"),
+                           ("co2_kg_per_t", "co2_kg_per_t")):
+        od[column] = _weighted(split, metric, od)
+    od["routes"] = (split.groupby(["origin", "destination", "commodity"]).size()
+                    .reindex(pd.MultiIndex.from_frame(od[["origin", "destination", "commodity"]]))
+                    .fillna(0).astype(int).to_numpy()) if len(split) else 0
+    od = od[["origin", "destination", "commodity", "demand_t", "delivered_t", "stranded_t",
+             "cost_usd_per_t", "days", "co2_kg_per_t", "routes"]]
+    stranded = od.loc[od["stranded_t"] > 0.5, ["origin", "destination", "commodity",
+                                                "demand_t", "stranded_t"]].reset_index(drop=True)
+    arc_t = np.where(model.is_strand, 0.0, tonnes)
+    delivered = float(od["delivered_t"].sum())
+    investment = 0.0
+    if "investment_usd" in links:
+        operating = links["status"] == "operating"
+        investment = float(pd.to_numeric(links.loc[operating, "investment_usd"],
+                                         errors="coerce").fillna(0).sum())
+    totals = {
+        "cost_usd": float(arc_t @ model.col_money),
+        "generalised_cost_usd": float(arc_t @ (model.col_cost - TIE_BREAK_USD_PER_T
+                                               * ~model.is_strand)),
+        "tonne_km": float(arc_t @ model.col_km),
+        "avg_days": float(arc_t @ model.col_days / delivered) if delivered > 0 else 0.0,
+        "co2_t": float(arc_t @ model.col_co2 / 1000.0),
+        "demand_t": float(od["demand_t"].sum()),
+        "delivered_t": delivered,
+        "stranded_t": float(od["stranded_t"].sum()),
+        "investment_usd": investment,
+        # what the LP minimised: generalised cost plus the stranding penalties
+        "objective_usd": float(np.maximum(values, 0.0) @ model.col_cost * MT),
+    }
+    return FlowResult(link_flows=flows, link_flows_by_commodity=link_by_commodity, od=od,
+                      route_split=split, totals=totals, stranded=stranded, scenario=scenario,
+                      penalty_usd_per_t=dict(model.penalty_usd_per_t), network=net)
+
+
+def _weighted(split: pd.DataFrame, metric: str, od: pd.DataFrame) -> np.ndarray:
+    if split.empty:
+        return np.full(len(od), np.nan)
+    keys = ["origin", "destination", "commodity"]
+    weighted = (split[metric] * split["t_per_year"]).groupby(
+        [split[k] for k in keys]).sum() / split.groupby(keys)["t_per_year"].sum()
+    return weighted.reindex(pd.MultiIndex.from_frame(od[keys])).to_numpy()
+
+
+def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray) -> list[dict]:
+    """Greedy path decomposition of one group's arc flows (largest flow first, cycles cancelled).
+
+    Each path runs from the group's source sub-node to the sink of one destination; its tonnes
+    are the bottleneck flow along it.
+    """
+    graph = model.graphs[group.commodity]
+    flows = np.where(values_mt > _FLOW_TOL_MT, values_mt, 0.0)
+    positive = np.flatnonzero(flows)
+    if not len(positive):
+        return []
+    out: dict[int, list[int]] = {}
+    for local in positive:
+        out.setdefault(int(graph.tail[group.arcs[local]]), []).append(int(local))
+    sink_dest = {int(s): i for i, s in enumerate(group.sinks) if s >= 0}
+    paths = []
+    guard = 0
+    while guard < 10 * len(positive) + 10:
+        guard += 1
+        node = group.source
+        path: list[int] = []
+        seen = {node: 0}
+        while node not in sink_dest:
+            options = [a for a in out.get(node, []) if flows[a] > _FLOW_TOL_MT]
+            if not options:
+                break
+            arc = max(options, key=lambda a: flows[a])
+            path.append(arc)
+            node = int(graph.head[group.arcs[arc]])
+            if node in seen:  # cycle: cancel it and continue from where it started
+                cycle = path[seen[node]:]
+                amount = min(flows[a] for a in cycle)
+                flows[cycle] -= amount
+                del path[seen[node]:]
+                seen = {k: v for k, v in seen.items() if v <= seen[node]}
+                continue
+            seen[node] = len(path)
+        if not path:
+            break
+        amount = min(flows[a] for a in path)
+        if node not in sink_dest:  # a dead end left by rounding: drop the residue, go on
+            flows[path] -= amount
+            continue
+        flows[path] -= amount
+        paths.append(_describe(model, group, path, amount, sink_dest[node]))
+    return paths
+
+
+def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float,
+              od_index: int) -> dict:
+    graph = model.graphs[group.commodity]
+    net = model.network
+    arcs = group.arcs[np.asarray(path)]
+    link_arcs = arcs[graph.kind[arcs] == LINK]
+    links = net.links
+    node_country = net.nodes["country"]
+    link_ids, corridors, countries, modes = [], [], [], []
+    for arc in link_arcs:
+        row = links.iloc[graph.arc_link[arc]]
+        a, b = row["from_node_id"], row["to_node_id"]
+        if not graph.arc_forward[arc]:
+            a, b = b, a
+        link_ids.append(links.index[graph.arc_link[arc]])
+        for tag in (row["corridor"] or "").split(";"):
+            if tag.strip() and tag.strip() not in corridors:
+                corridors.append(tag.strip())
+        if row["mode"] not in modes and row["mode"] != "transfer":
+            modes.append(row["mode"])
+        for codes in (node_country[a], row["country"] or "", node_country[b]):
+            for code in codes.split(";"):
+                if code and code not in countries:
+                    countries.append(code)
+    od_row = int(group.od_rows[od_index])
+    od = model.od.loc[od_row]
+    return {
+        "origin": od["origin"], "destination": od["destination"], "commodity": od["commodity"],
+        "t_per_year": amount_mt * MT, "corridors": ";".join(corridors),
+        "countries": ";".join(countries), "modes": ";".join(modes),
+        "link_ids": ";".join(link_ids), "km": float(graph.km[arcs].sum()),
+        "days": float(graph.days[arcs].sum()), "cost_usd_per_t": float(graph.cost_usd[arcs].sum()),
+        "co2_kg_per_t": float(graph.co2_kg[arcs].sum()),
+    }
+
+
+ROUTE_COLUMNS = ["origin", "destination", "commodity", "route", "t_per_year", "share",
+                 "corridors", "countries", "modes", "link_ids", "km", "days", "cost_usd_per_t",
+                 "co2_kg_per_t"]
+
+
+def _route_table(routes: list[dict], od: pd.DataFrame) -> pd.DataFrame:
+    if not routes:
+        return pd.DataFrame(columns=ROUTE_COLUMNS)
+    table = pd.DataFrame(routes)
+    keys = ["origin", "destination", "commodity"]
+    # the same physical route can appear twice when a cycle was cancelled: merge it
+    table = (table.groupby(keys + ["link_ids"], sort=False, as_index=False)
+             .agg({"t_per_year": "sum", "corridors": "first", "countries": "first",
+                   "modes": "first", "km": "first", "days": "first", "cost_usd_per_t": "first",
+                   "co2_kg_per_t": "first"}))
+    table = table[table["t_per_year"] > 0.5].copy()  # drop sub-tonne numerical crumbs
+    delivered = table.groupby(keys)["t_per_year"].transform("sum")
+    table["share"] = table["t_per_year"] / delivered
+    table = table.sort_values(keys + ["t_per_year"], ascending=[True, True, True, False])
+    table["route"] = table.groupby(keys).cumcount() + 1
+    return table[ROUTE_COLUMNS].reset_index(drop=True)
+

@@ -1,0 +1,137 @@
+"""Load and validate yearly trade demand (origin–destination tonnes per commodity).
+
+The demand table is ``data/demand/baseline.csv`` with a ``sources.csv`` beside it (see
+``docs/data-model.md``). It is validated like the network: every error names the file, the
+1-based data row and the field.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from corridor.errors import DataError, UnknownPlaceError
+from corridor.network import Network, load_network
+from corridor.tables import (
+    PROVENANCE_COLUMNS,
+    SOURCE_COLUMNS,
+    Column,
+    check_estimates,
+    check_references,
+    check_unique,
+    non_negative,
+    read_table,
+)
+
+DEMAND_COLUMNS = [
+    Column("origin", required=True),
+    Column("destination", required=True),
+    Column("commodity", required=True),
+    Column("t_per_year", "float", required=True, check=non_negative),
+    Column("year", "int"),
+    *PROVENANCE_COLUMNS,
+    Column("notes"),
+]
+
+#: The columns of a demand table, in order (what :func:`load_demand` returns).
+DEMAND_FIELDS = [column.name for column in DEMAND_COLUMNS]
+
+
+def default_demand_path() -> Path:
+    """The shipped baseline demand file."""
+    return Path(str(resources.files("corridor") / "data" / "demand" / "baseline.csv"))
+
+
+def load_demand(path: str | Path | None = None, network: Network | None = None) -> pd.DataFrame:
+    """Read and validate a demand table.
+
+    Parameters
+    ----------
+    path
+        A demand CSV file (``origin, destination, commodity, t_per_year, year, source_id,
+        estimated, estimate_method, notes``), or a folder holding ``baseline.csv``. Its
+        ``sources.csv`` is read from the same folder. Defaults to the shipped baseline.
+    network
+        The network whose node ids, commodities and sources the rows must refer to. Defaults
+        to the shipped network.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per demand row, columns as in the file (``t_per_year`` float, ``year`` Int64).
+
+    Raises
+    ------
+    DataError
+        Naming the file, the 1-based data row and the field: unknown node id, unknown
+        commodity, negative or missing tonnes, missing or unknown source, origin equal to
+        destination.
+    """
+    file = Path(path) if path is not None else default_demand_path()
+    if file.is_dir():
+        file = file / "baseline.csv"
+    net = network if network is not None else load_network()
+    label = str(file)
+    table = read_table(file, DEMAND_COLUMNS)
+    check_estimates(table, label)
+
+    source_file = file.parent / "sources.csv"
+    known_sources = set(net.sources.index)
+    if source_file.is_file():
+        sources = read_table(source_file, SOURCE_COLUMNS)
+        check_unique(sources, "source_id", str(source_file))
+        known_sources |= set(sources["source_id"])
+    check_references(table, "source_id", known_sources, label, "source id")
+    for end in ("origin", "destination"):
+        _check_nodes(table, end, net, label)
+    check_references(table, "commodity", set(net.costs.commodities.index), label, "commodity")
+    for row_number, (a, b) in enumerate(zip(table["origin"], table["destination"], strict=True),
+                                        start=1):
+        if a == b:
+            raise DataError("origin and destination are the same node", file=label,
+                            row=row_number, field="destination")
+    table["year"] = table["year"].astype("Int64")
+    return table[DEMAND_FIELDS + [c for c in table.columns if c not in DEMAND_FIELDS]]
+
+
+def _check_nodes(table: pd.DataFrame, field: str, network: Network, label: str) -> None:
+    """Unknown node ids get the network's "did you mean" suggestions."""
+    known = network.nodes.index
+    for row_number, value in enumerate(table[field].tolist(), start=1):
+        if value in known:
+            continue
+        hint = ""
+        try:
+            match = network.resolve(value)
+            hint = f"; did you mean node id {match!r}?"
+        except UnknownPlaceError as exc:
+            if exc.suggestions:
+                hint = f"; did you mean {', '.join(repr(s) for s in exc.suggestions)}?"
+        raise DataError(f"unknown node id {value!r}{hint}", file=label, row=row_number,
+                        field=field)
+
+
+def aggregate_od(demand: pd.DataFrame) -> pd.DataFrame:
+    """Sum demand rows that share origin, destination and commodity.
+
+    Parameters
+    ----------
+    demand
+        A demand table as returned by :func:`load_demand`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``origin, destination, commodity, t_per_year`` (one row per OD pair and
+        commodity, in first-seen order; rows with zero tonnes are kept).
+    """
+    if demand.empty:
+        return pd.DataFrame({"origin": pd.Series(dtype=str), "destination": pd.Series(dtype=str),
+                             "commodity": pd.Series(dtype=str),
+                             "t_per_year": pd.Series(dtype=float)})
+    grouped = (demand.groupby(["origin", "destination", "commodity"], sort=False)["t_per_year"]
+               .sum().reset_index())
+    grouped["t_per_year"] = grouped["t_per_year"].astype(float)
+    return grouped

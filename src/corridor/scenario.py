@@ -1,0 +1,575 @@
+"""What-if scenarios: TOML files that close, open, add or rescale parts of the network and demand.
+
+A scenario is read and checked for structure by :func:`load_scenario` (unknown keys, bad
+factors, missing assumptions) and checked against a network by :func:`apply_scenario` (unknown
+link, node, corridor or country ids, with "did you mean"). Every error is a
+:class:`~corridor.errors.DataError` naming the file and the key (``close[2].link``). The schema
+is documented in ``docs/flows.md``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from corridor.errors import DataError
+from corridor.network import LINK_COLUMNS, MODES, Network
+from corridor.tables import ISO3, SOURCE_COLUMNS
+
+#: Order in which the actions of one scenario file are applied (parents first).
+ACTION_KINDS = ("add_link", "open", "close", "scale_capacity", "multiply_cost",
+                "multiply_time", "demand")
+_TOP_KEYS = ("name", "title", "description", "inherits", "year", "sources", *ACTION_KINDS)
+_TEXT = ("assumption", "source")
+_SELECTORS = {
+    "close": ("link", "node", "corridor", "country", "mode"),
+    "open": ("link", "corridor"),
+    "scale_capacity": ("link", "corridor"),
+    "multiply_cost": ("link", "corridor", "mode", "country"),
+    "multiply_time": ("link", "corridor", "mode", "country"),
+}
+_LINK_FIELDS = {c.name: c for c in LINK_COLUMNS}
+_DEMAND_FILTERS = ("origin", "destination", "commodity", "origin_country",
+                   "destination_country")
+_DEMAND_ROW = ("origin", "destination", "commodity", "t_per_year", "year", "source_id",
+               "estimated", "estimate_method", "notes")
+
+
+@dataclass(frozen=True)
+class Action:
+    """One change of a scenario (one table of a ``[[kind]]`` array).
+
+    Attributes
+    ----------
+    kind
+        One of :data:`ACTION_KINDS`.
+    params
+        The table's keys other than ``assumption`` and ``source``.
+    assumption, source
+        Why the change is made and where its numbers come from.
+    file, key
+        Where it was written (``key`` like ``close[2]``), for error messages.
+    """
+
+    kind: str
+    params: dict
+    assumption: str
+    source: str
+    file: str
+    key: str
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, **self.params, "assumption": self.assumption,
+                "source": self.source, "key": self.key}
+
+
+@dataclass
+class Scenario:
+    """A scenario file, with the scenario it inherits from.
+
+    Attributes
+    ----------
+    name
+        Identifier (the file name without ``.toml`` unless ``name`` is set).
+    title, description
+        Human text; the description states the scenario's overall assumption.
+    actions
+        The file's own changes, in application order.
+    parent
+        The scenario named by ``inherits`` (its changes apply first).
+    sources
+        Extra sources the file cites (``[[sources]]``: ``source_id, title, publisher, url,
+        year, used_for``).
+    """
+
+    name: str
+    title: str = ""
+    description: str = ""
+    file: str | None = None
+    actions: list[Action] = field(default_factory=list)
+    parent: Scenario | None = None
+    sources: list[dict] = field(default_factory=list)
+    year: int | None = None
+
+    @property
+    def inherits(self) -> str | None:
+        return self.parent.name if self.parent else None
+
+    def all_actions(self) -> list[Action]:
+        """Every change to apply: the parents' first, then this file's."""
+        return (self.parent.all_actions() if self.parent else []) + list(self.actions)
+
+    def all_sources(self) -> list[dict]:
+        return (self.parent.all_sources() if self.parent else []) + list(self.sources)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "title": self.title, "description": self.description,
+                "file": self.file, "inherits": self.inherits, "year": self.year,
+                "actions": [a.to_dict() for a in self.all_actions()],
+                "sources": self.all_sources()}
+
+
+def scenario_folder() -> Path:
+    """The folder of the built-in scenarios."""
+    return Path(str(resources.files("corridor") / "data" / "scenarios"))
+
+
+def list_scenarios(folder: str | Path | None = None) -> list[Scenario]:
+    """The scenarios of a folder (default: the built-ins), sorted by name.
+
+    Parameters
+    ----------
+    folder
+        A folder of ``*.toml`` files.
+
+    Returns
+    -------
+    list[Scenario]
+    """
+    base = Path(folder) if folder is not None else scenario_folder()
+    return [load_scenario(path) for path in sorted(base.glob("*.toml"))]
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Read a scenario by built-in name or TOML path and check its structure.
+
+    Parameters
+    ----------
+    name_or_path
+        ``"cpc-outage"`` (a file of :func:`scenario_folder`) or a path to a ``.toml`` file.
+        ``inherits = "x"`` names a file beside it, or a built-in.
+
+    Returns
+    -------
+    Scenario
+
+    Raises
+    ------
+    DataError
+        Unknown scenario, unparseable TOML, unknown key, missing or bad value; the error names
+        the file and the key.
+    """
+    return _load(_locate(name_or_path, None), ())
+
+
+def _locate(name_or_path: str | Path, near: Path | None) -> Path:
+    text = str(name_or_path)
+    path = Path(text)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise DataError("scenario file not found", file=text)
+        return path
+    for folder in ([near] if near else []) + [scenario_folder()]:
+        candidate = folder / f"{text}.toml"
+        if candidate.is_file():
+            return candidate
+    known = sorted(p.stem for p in scenario_folder().glob("*.toml"))
+    close = difflib.get_close_matches(text, known, n=3)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise DataError(f"unknown scenario {text!r}; built-ins are {', '.join(known)}.{hint}")
+
+
+def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
+    label = str(path)
+    if path.resolve() in seen:
+        chain = " -> ".join(p.stem for p in seen + (path.resolve(),))
+        raise DataError(f"scenarios inherit from each other in a cycle ({chain})", file=label,
+                        field="inherits")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"invalid TOML: {exc}", file=label) from None
+    _check_keys(data, _TOP_KEYS, label, "")
+    for key in ("name", "title", "description", "inherits"):
+        if key in data and not isinstance(data[key], str):
+            raise DataError("must be a text string", file=label, field=key)
+    year = data.get("year")
+    if year is not None and (not isinstance(year, int) or isinstance(year, bool)):
+        raise DataError(f"must be a year (integer), got {year!r}", file=label, field="year")
+    parent = None
+    if data.get("inherits"):
+        parent = _load(_locate(data["inherits"], path.parent), seen + (path.resolve(),))
+    actions = []
+    for kind in ACTION_KINDS:
+        for i, table in enumerate(_tables(data, kind, label), start=1):
+            actions.append(_action(kind, table, label, f"{kind}[{i}]"))
+    sources = []
+    allowed_source = tuple(c.name for c in SOURCE_COLUMNS)
+    for i, table in enumerate(_tables(data, "sources", label), start=1):
+        key = f"sources[{i}]"
+        _check_keys(table, allowed_source, label, key)
+        for name in ("source_id", "title"):
+            if not str(table.get(name, "")).strip():
+                raise DataError("value is missing", file=label, field=f"{key}.{name}")
+        sources.append({k: str(table.get(k, "")) for k in allowed_source})
+    return Scenario(name=data.get("name") or path.stem, title=data.get("title", ""),
+                    description=data.get("description", ""), file=label, actions=actions,
+                    parent=parent, sources=sources, year=year)
+
+
+def _tables(data: dict, kind: str, label: str) -> list[dict]:
+    value = data.get(kind, [])
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise DataError(f"must be an array of tables ([[{kind}]])", file=label, field=kind)
+    return value
+
+
+def _check_keys(table: dict, allowed: tuple[str, ...], label: str, prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            where = f"{prefix}.{key}" if prefix else key
+            raise DataError(f"unknown key {key!r}{hint} (allowed: {', '.join(allowed)})",
+                            file=label, field=where)
+
+
+def _factor(table: dict, name: str, label: str, key: str, minimum: float = 0.0,
+            strict: bool = True) -> float:
+    value = table.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or (value <= minimum if strict else value < minimum):
+        rule = f"> {minimum:g}" if strict else f">= {minimum:g}"
+        raise DataError(f"must be a number {rule}, got {value!r}", file=label,
+                        field=f"{key}.{name}")
+    return float(value)
+
+
+def _names(value: object, label: str, where: str) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(v, str) and v.strip() for v in items):
+        raise DataError("must be an id or a list of ids", file=label, field=where)
+    return [v.strip() for v in items]
+
+
+def _action(kind: str, table: dict, label: str, key: str) -> Action:
+    text = {name: table.get(name, "") for name in _TEXT}
+    for name, value in text.items():
+        if not isinstance(value, str):
+            raise DataError("must be a text string", file=label, field=f"{key}.{name}")
+    if not text["assumption"].strip():
+        raise DataError("every change needs an 'assumption' (why, and what the numbers are)",
+                        file=label, field=f"{key}.assumption")
+    params = {k: v for k, v in table.items() if k not in _TEXT}
+    if kind in _SELECTORS:
+        extra = {"scale_capacity": ("factor", "capacity_t_per_year"),
+                 "multiply_cost": ("factor",), "multiply_time": ("factor",)}.get(kind, ())
+        _check_keys(params, _SELECTORS[kind] + extra, label, key)
+        chosen = [s for s in _SELECTORS[kind] if s in params]
+        if len(chosen) != 1:
+            raise DataError(f"give exactly one of {', '.join(_SELECTORS[kind])}", file=label,
+                            field=key)
+        params[chosen[0]] = _names(params[chosen[0]], label, f"{key}.{chosen[0]}")
+        if kind == "scale_capacity":
+            if ("factor" in params) == ("capacity_t_per_year" in params):
+                raise DataError("give exactly one of factor, capacity_t_per_year", file=label,
+                                field=key)
+            name = "factor" if "factor" in params else "capacity_t_per_year"
+            params[name] = _factor(params, name, label, key, strict=False)
+        elif kind in ("multiply_cost", "multiply_time"):
+            params["factor"] = _factor(params, "factor", label, key)
+    elif kind == "add_link":
+        _check_keys(params, tuple(_LINK_FIELDS) + ("investment_usd",), label, key)
+        for name in ("link_id", "from_node_id", "to_node_id", "directed", "mode", "length_km",
+                     "source_id"):
+            if name not in params or params[name] in ("", None):
+                raise DataError("value is missing", file=label, field=f"{key}.{name}")
+        if "investment_usd" in params:
+            params["investment_usd"] = _factor(params, "investment_usd", label, key,
+                                               strict=False)
+        params.update(_link_values(params, label, key))
+    elif kind == "demand":
+        _check_keys(params, tuple(dict.fromkeys(("factor",) + _DEMAND_FILTERS + _DEMAND_ROW)),
+                    label, key)
+        if ("factor" in params) == ("t_per_year" in params):
+            raise DataError("give either factor (scale matching rows) or t_per_year (add a "
+                            "row)", file=label, field=key)
+        if "factor" in params:
+            params["factor"] = _factor(params, "factor", label, key, strict=False)
+            bad = [k for k in params if k not in ("factor",) + _DEMAND_FILTERS]
+            if bad:
+                raise DataError(f"{bad[0]!r} only goes with t_per_year (adding a row)",
+                                file=label, field=f"{key}.{bad[0]}")
+        else:
+            for name in ("origin", "destination", "commodity"):
+                if not isinstance(params.get(name), str) or not params[name]:
+                    raise DataError("value is missing", file=label, field=f"{key}.{name}")
+            params["t_per_year"] = _factor(params, "t_per_year", label, key, strict=False)
+            bad = [k for k in params if k in ("origin_country", "destination_country")]
+            if bad:
+                raise DataError(f"{bad[0]!r} only goes with factor", file=label,
+                                field=f"{key}.{bad[0]}")
+    return Action(kind, params, text["assumption"].strip(), text["source"].strip(), label, key)
+
+
+def _link_values(params: dict, label: str, key: str) -> dict:
+    """Check the fields of an added link with the same rules as ``link.csv``."""
+    out = {}
+    for name, value in params.items():
+        column = _LINK_FIELDS.get(name)
+        if column is None or value in ("", None):
+            continue
+        where = f"{key}.{name}"
+        if column.kind == "float":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise DataError(f"{value!r} is not a valid number", file=label, field=where)
+            value = float(value)
+        elif column.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise DataError(f"{value!r} is not a valid integer", file=label, field=where)
+        elif column.kind == "bool":
+            if value not in (True, False, 0, 1):
+                raise DataError(f"{value!r} is not true/false", file=label, field=where)
+            value = bool(value)
+        elif not isinstance(value, str):
+            raise DataError(f"{value!r} must be text", file=label, field=where)
+        if column.check is not None and (problem := column.check(value)):
+            raise DataError(problem, file=label, field=where)
+        out[name] = value
+    mode, gauge = out.get("mode"), out.get("gauge_mm")
+    if mode == "rail" and gauge is None:
+        raise DataError("rail links need gauge_mm", file=label, field=f"{key}.gauge_mm")
+    if mode != "rail" and gauge is not None:
+        raise DataError("gauge_mm is only allowed on rail links", file=label,
+                        field=f"{key}.gauge_mm")
+    return out
+
+
+# -- applying ------------------------------------------------------------------------------------
+
+
+def apply_scenario(network: Network, scenario: Scenario | str | Path,
+                   demand: pd.DataFrame) -> tuple[Network, pd.DataFrame]:
+    """Apply a scenario to copies of a network and a demand table.
+
+    Closed links get ``status = "closed"`` (kept in the table, so their zero flow shows);
+    ``multiply_cost``/``multiply_time`` set the ``cost_factor``/``time_factor`` columns that
+    :func:`corridor.graph.compile_graph` reads; added links carry ``investment_usd``.
+
+    Parameters
+    ----------
+    network
+        The network; never modified.
+    scenario
+        A :class:`Scenario`, or a built-in name or TOML path.
+    demand
+        A demand table; never modified.
+
+    Returns
+    -------
+    tuple[Network, pandas.DataFrame]
+        The modified copies.
+
+    Raises
+    ------
+    DataError
+        An id the network does not know (with close matches), a selection that matches no
+        link, an added link that clashes; the error names the scenario file and key.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    links = network.links.copy()
+    nodes = network.nodes.copy()
+    table = demand.copy()
+    sources = network.sources
+    extra = scenario.all_sources()
+    if extra:
+        added = pd.DataFrame(extra).drop_duplicates("source_id").set_index("source_id")
+        sources = pd.concat([sources, added[~added.index.isin(sources.index)]])
+    else:
+        sources = sources.copy()
+    notes = list(network.warnings)
+    for action in scenario.all_actions():
+        links, table = _APPLY[action.kind](action, links, nodes, table, network, sources, notes)
+    new = Network(nodes=nodes, links=links, sources=sources, costs=network.costs,
+                  path=network.path, warnings=notes)
+    return new, table
+
+
+def _fail(action: Action, field_name: str, message: str) -> DataError:
+    where = f"{action.key}.{field_name}" if field_name else action.key
+    return DataError(message, file=action.file, field=where)
+
+
+def _unknown(kind: str, value: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
+    if not close:
+        lowered = {k.lower(): k for k in known}
+        close = [lowered[k] for k in difflib.get_close_matches(value.lower(), list(lowered),
+                                                               n=3, cutoff=0.5)]
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown {kind} {value!r}{hint}"
+
+
+def _select(action: Action, links: pd.DataFrame, nodes: pd.DataFrame) -> pd.Series:
+    """Boolean mask of the links an action's selector names."""
+    selector = next(s for s in ("link", "node", "corridor", "country", "mode")
+                    if s in action.params)
+    values = action.params[selector]
+    mask = pd.Series(False, index=links.index)
+    for value in values:
+        if selector == "link":
+            if value not in links.index:
+                raise _fail(action, selector, _unknown("link id", value, list(links.index)))
+            mask[value] = True
+        elif selector == "node":
+            if value not in nodes.index:
+                raise _fail(action, selector, _unknown("node id", value, list(nodes.index)))
+            mask |= (links["from_node_id"] == value) | (links["to_node_id"] == value)
+        elif selector == "corridor":
+            tags = links["corridor"].fillna("").str.split(";")
+            known = sorted({t.strip() for ts in tags for t in ts if t.strip()})
+            if value not in known:
+                raise _fail(action, selector, _unknown("corridor", value, known))
+            # a link may carry several tags ("Northern;Middle"): it belongs to each
+            mask |= tags.map(lambda ts, v=value: v in [t.strip() for t in ts])
+        elif selector == "country":
+            if value not in ISO3:
+                raise _fail(action, selector, f"{value!r} is not an ISO 3166 alpha-3 code")
+            mask |= touches_country(links, nodes, value)
+        elif selector == "mode":
+            if value not in MODES:
+                raise _fail(action, selector, _unknown("mode", value, list(MODES)))
+            mask |= links["mode"] == value
+    if not mask.any():
+        raise _fail(action, selector, f"{', '.join(values)} matches no link of the network")
+    return mask
+
+
+def touches_country(links: pd.DataFrame, nodes: pd.DataFrame, code: str) -> pd.Series:
+    """Links that lie in ``code`` or have an end in it (a closed country closes them all)."""
+    node_in = nodes["country"].map(lambda c: code in c.split(";"))
+    in_link = links["country"].map(lambda c: code in (c or "").split(";"))
+    return (in_link | links["from_node_id"].map(node_in).fillna(False).astype(bool)
+            | links["to_node_id"].map(node_in).fillna(False).astype(bool))
+
+
+def _close(action, links, nodes, table, network, sources, notes):
+    mask = _select(action, links, nodes)
+    links.loc[mask, "status"] = "closed"
+    return links, table
+
+
+def _open(action, links, nodes, table, network, sources, notes):
+    mask = _select(action, links, nodes)
+    links.loc[mask & (links["status"] != "operating"), "status"] = "operating"
+    return links, table
+
+
+def _scale_capacity(action, links, nodes, table, network, sources, notes):
+    mask = _select(action, links, nodes)
+    capacity = links["capacity_t_per_year"].astype(float)
+    if "capacity_t_per_year" in action.params:
+        links.loc[mask, "capacity_t_per_year"] = action.params["capacity_t_per_year"]
+        return links, table
+    known = mask & capacity.notna()
+    if not known.any():
+        raise _fail(action, "factor", "the selected links have no capacity_t_per_year (they "
+                    "are unlimited); set capacity_t_per_year instead of a factor")
+    skipped = links.index[mask & capacity.isna()]
+    if len(skipped):
+        notes.append(f"{action.file} {action.key}: no capacity to scale on "
+                     f"{', '.join(skipped)} (unlimited)")
+    links.loc[known, "capacity_t_per_year"] = capacity[known] * action.params["factor"]
+    return links, table
+
+
+def _multiply(column: str):
+    def apply(action, links, nodes, table, network, sources, notes):
+        mask = _select(action, links, nodes)
+        if column not in links:
+            links[column] = 1.0
+        links[column] = links[column].astype(float).fillna(1.0)
+        links.loc[mask, column] *= action.params["factor"]
+        return links, table
+
+    return apply
+
+
+def _add_link(action, links, nodes, table, network, sources, notes):
+    row = dict(action.params)
+    link_id = row.pop("link_id")
+    if link_id in links.index:
+        raise _fail(action, "link_id", f"link id {link_id!r} already exists")
+    for end in ("from_node_id", "to_node_id"):
+        if row[end] not in nodes.index:
+            raise _fail(action, end, _unknown("node id", row[end], list(nodes.index)))
+    if row["from_node_id"] == row["to_node_id"]:
+        raise _fail(action, "to_node_id", "link starts and ends at the same node")
+    for source in str(row["source_id"]).split(";"):
+        if source.strip() and source.strip() not in sources.index:
+            raise _fail(action, "source_id", _unknown("source id", source.strip(),
+                                                      list(sources.index)) +
+                        " (declare it in [[sources]])")
+    defaults = {"status": "operating", "country": "", "corridor": "", "estimated": "",
+                "estimate_method": "", "notes": action.assumption, "length_method": "",
+                "geometry": ""}
+    full = {**defaults, **row}
+    if "investment_usd" not in links:
+        links = links.assign(investment_usd=float("nan"))
+    for column in ("cost_factor", "time_factor"):
+        if column in links:
+            full.setdefault(column, 1.0)
+    new = pd.DataFrame([full], index=pd.Index([link_id], name=links.index.name))
+    merged = pd.concat([links, new.reindex(columns=links.columns)])
+    merged["gauge_mm"] = pd.to_numeric(merged["gauge_mm"]).astype("Int64")
+    merged["directed"] = merged["directed"].astype(bool)
+    for column in ("corridor", "country", "status"):
+        merged[column] = merged[column].fillna("").astype(str)
+    return merged, table
+
+
+def _demand(action, links, nodes, table, network, sources, notes):
+    params = action.params
+    if "factor" in params:
+        mask = pd.Series(True, index=table.index)
+        for name in ("origin", "destination", "commodity"):
+            if name in params:
+                values = _names(params[name], action.file, f"{action.key}.{name}")
+                mask &= table[name].isin(values)
+        for name, end in (("origin_country", "origin"), ("destination_country", "destination")):
+            if name in params:
+                codes = _names(params[name], action.file, f"{action.key}.{name}")
+                country = table[end].map(nodes["country"])
+                mask &= country.map(lambda c, codes=codes: bool(set(str(c).split(";"))
+                                                                & set(codes)))
+        if not mask.any():
+            raise _fail(action, "", "the filters match no demand row")
+        table.loc[mask, "t_per_year"] = table.loc[mask, "t_per_year"] * params["factor"]
+        return links, table
+    for end in ("origin", "destination"):
+        if params[end] not in nodes.index:
+            raise _fail(action, end, _unknown("node id", params[end], list(nodes.index)))
+    if params["commodity"] not in network.costs.commodities.index:
+        raise _fail(action, "commodity", _unknown("commodity", params["commodity"],
+                                                  list(network.costs.commodities.index)))
+    if params["origin"] == params["destination"]:
+        raise _fail(action, "destination", "origin and destination are the same node")
+    row = {name: params.get(name, "") for name in _DEMAND_ROW}
+    row["t_per_year"] = float(params["t_per_year"])
+    row["year"] = params.get("year")
+    # source_id must stay an id; the free-text source goes into the notes with the assumption
+    row["source_id"] = params.get("source_id") or ""
+    row["notes"] = params.get("notes") or "; ".join(
+        t for t in (action.assumption, f"source: {action.source}" if action.source else "") if t)
+    added = pd.DataFrame([row])
+    for column in table.columns:
+        if column not in added:
+            added[column] = None
+    table = pd.concat([table, added[table.columns]], ignore_index=True)
+    if "year" in table:
+        table["year"] = pd.to_numeric(table["year"]).astype("Int64")
+    return links, table
+
+
+_APPLY = {"close": _close, "open": _open, "scale_capacity": _scale_capacity,
+          "multiply_cost": _multiply("cost_factor"), "multiply_time": _multiply("time_factor"),
+          "add_link": _add_link, "demand": _demand}

@@ -1,0 +1,177 @@
+"""The HTML report: one self-contained file with map, charts, tables, assumptions, sources."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import corridor
+from corridor.cli import app
+from corridor.demand import load_demand
+from corridor.report import (
+    Projection,
+    build_map,
+    build_report,
+    hbar_chart,
+    stacked_chart,
+    write_report,
+)
+from tests.conftest import FIXTURES, TINY
+
+FLOWS = FIXTURES / "flows"
+SCENARIOS = FLOWS / "scenarios"
+TINY_ARGS = ["--network", str(TINY / "network"), "--costs", str(TINY / "costs"),
+             "--demand", str(FLOWS / "demand.csv")]
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demand(tiny: corridor.Network):
+    return load_demand(FLOWS / "demand.csv", network=tiny)
+
+
+@pytest.fixture(scope="module")
+def child_report(tiny: corridor.Network, demand, tmp_path_factory) -> tuple[Path, str]:
+    path = tmp_path_factory.mktemp("report") / "sub" / "child.html"
+    write_report(tiny, SCENARIOS / "child.toml", None, path, demand=demand, critical_top=5)
+    return path, path.read_text(encoding="utf-8")
+
+
+def test_report_is_one_self_contained_file(child_report: tuple[Path, str]) -> None:
+    path, html = child_report
+    assert html.startswith("<!doctype html>") or html.lstrip().startswith("<!doctype html>")
+    assert not re.search(r"<script[^>]+src=", html)
+    assert not re.search(r"<link[^>]+href=", html)
+    assert not re.search(r"""(src|href)=["']//""", html)
+    assert "@import" not in html and "url(http" not in html
+    # links to the cited publications are fine; nothing is loaded from the network
+    loaded = re.findall(r"""<(?:img|script|iframe|link|source)[^>]*(?:src|href)=["']([^"']+)""",
+                        html)
+    assert loaded == []
+    leftovers = [p for p in path.parent.iterdir() if p.name != path.name]
+    assert leftovers == []  # atomic write leaves no temporary file
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_report_has_map_charts_tables_assumptions_and_sources(
+        child_report: tuple[Path, str]) -> None:
+    _, html = child_report
+    assert 'id="map"' in html and html.count("<path") > 20  # basemap, links, flows
+    for chart in ("chart-totals", "chart-utilisation", "chart-critical"):
+        assert f'id="{chart}"' in html, chart
+    assert 'class="link closed' in html  # the closed pipeline is marked
+    assert "a second, faster ferry line" in html and "sanctions risk premium" in html
+    assert "Hand-made scenario numbers" in html and "Hand-made test network" in html
+    assert "Totals: child against baseline" in html
+    assert "Origin–destination results" in html
+
+
+def test_report_headline_and_summary(tiny: corridor.Network, demand) -> None:
+    data = build_report(tiny, SCENARIOS / "close-pipe.toml", "baseline", demand,
+                        critical_top=0)
+    assert data.headline[0].startswith("close-pipe:")
+    assert "Against baseline" in data.headline[1]
+    cost = next(c for c in data.summary if c["label"] == "Transport cost")
+    assert cost["delta"].startswith("+") and cost["cls"] == "worse"
+    assert not any(c["id"] == "chart-critical" for c in data.charts)
+
+
+def test_baseline_report_without_comparison(tiny: corridor.Network, demand,
+                                            tmp_path: Path) -> None:
+    data = write_report(tiny, None, None, tmp_path / "base.html", demand=demand,
+                        critical_top=0)
+    assert data.base_name is None and data.assumptions == []
+    html = (tmp_path / "base.html").read_text()
+    assert "No change to the shipped network" in html
+
+
+def test_unknown_scenario_raises_data_error(tiny: corridor.Network, demand,
+                                            tmp_path: Path) -> None:
+    with pytest.raises(corridor.DataError, match="unknown scenario"):
+        write_report(tiny, "no-such-scenario", None, tmp_path / "x.html", demand=demand)
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_projection_keeps_aspect_and_orientation() -> None:
+    projection = Projection((0.0, 40.0, 20.0, 60.0), width=1000)
+    assert projection.point(0, 60) == (0.0, 0.0)
+    x, y = projection.point(20, 40)
+    assert x == pytest.approx(1000, abs=0.2) and y == pytest.approx(projection.height, abs=1)
+    assert projection.height > 1000  # 20° of latitude is taller than 20° of longitude at 50° N
+
+
+def test_map_marks_flows_saturated_and_closed_links(tiny: corridor.Network) -> None:
+    import pandas as pd
+
+    flows = pd.DataFrame({"flow_t_per_year": [4e6, 1e6, 0.0], "utilisation": [None, 1.0, None],
+                          "saturated": [False, True, False],
+                          "status": ["operating", "operating", "closed"]},
+                         index=pd.Index(["ab", "pq", "ob"], name="link_id"))
+    stranded = pd.DataFrame({"origin": ["o", "o"], "stranded_t": [3e6, 1e6]})
+    drawn = build_map(tiny, flows, stranded=stranded)
+    assert len(drawn["stranded"]) == 1 and "4.00 Mt/yr stranded" in drawn["stranded"][0]["title"]
+    by_width = {f["title"].split(":")[0]: f for f in drawn["flows"]}
+    assert by_width["ab"]["width"] > by_width["pq"]["width"] > 0
+    assert by_width["pq"]["saturated"] and "saturated" in by_width["pq"]["title"]
+    assert sum(link["closed"] for link in drawn["links"]) == 1
+    assert drawn["countries"] and drawn["height"] > 0
+
+
+def test_chart_geometry() -> None:
+    chart = hbar_chart("t", [{"label": "a", "value": 2.0, "base": 1.0},
+                             {"label": "b", "value": -1.0}])
+    a, b = chart["bars"]
+    assert a["w"] == chart["bar_w"] and a["bw"] == pytest.approx(chart["bar_w"] / 2)
+    assert b["negative"] and b["bw"] is None
+    stacked = stacked_chart("s", [{"label": "KAZ", "parts": [("RUS", 75.0), ("AZE", 25.0)]}])
+    parts = stacked["rows"][0]["parts"]
+    assert parts[1]["x"] == pytest.approx(parts[0]["w"]) and len(stacked["legend"]) == 2
+
+
+def test_cli_report_and_errors(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(SCENARIOS / "close-pipe.toml"), "-o", str(out),
+                                 "--critical-top", "0", *TINY_ARGS])
+    assert result.exit_code == 0, result.output
+    assert out.is_file() and "close-pipe:" in result.output
+    bad = runner.invoke(app, ["report", "nope", "-o", str(tmp_path / "n.html"), *TINY_ARGS])
+    assert bad.exit_code == 2 and "unknown scenario" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_cli_demo_writes_one_report_per_scenario(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "-o", str(tmp_path), "--critical-top", "0",
+                                 "-s", str(SCENARIOS / "close-pipe.toml"),
+                                 "-s", str(SCENARIOS / "child.toml"), *TINY_ARGS])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["child.html", "close-pipe.html"]
+    assert "Against baseline" in result.output and "stranded" in result.output
+
+
+def test_report_on_the_shipped_dataset(tmp_path: Path) -> None:
+    try:
+        net = corridor.load_network()
+        table = load_demand(network=net)
+    except corridor.CorridorError as exc:  # the shipped dataset may be mid-edit
+        pytest.skip(f"shipped dataset does not load: {exc}")
+    data = write_report(net, "cpc-outage", "baseline", tmp_path / "cpc.html", demand=table,
+                        critical_top=3)
+    html = (tmp_path / "cpc.html").read_text(encoding="utf-8")
+    assert data.headline and "cpc-outage" in data.headline[0]
+    assert "Kazakhstan" in html  # the basemap is drawn
+    assert 'class="link closed' in html  # the CPC is closed
+    assert len(html) < 3_000_000
+
+
+def test_report_without_the_flow_modules_shows_the_network(
+        tiny: corridor.Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import corridor.report as report
+
+    monkeypatch.setattr(report, "_optional", lambda name: None)
+    data = write_report(tiny, None, None, tmp_path / "net.html")
+    assert data.summary == [] and data.charts == [] and data.notes
+    html = (tmp_path / "net.html").read_text()
+    assert 'id="map"' in html and "network only" in html

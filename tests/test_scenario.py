@@ -1,0 +1,255 @@
+"""Scenarios: schema checks with file and key in every error, application to copies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from corridor.demand import load_demand
+from corridor.errors import DataError
+from corridor.scenario import (
+    Scenario,
+    apply_scenario,
+    list_scenarios,
+    load_scenario,
+    scenario_folder,
+)
+from tests.conftest import FIXTURES
+
+FLOWS = FIXTURES / "flows"
+BUILT_INS = {"baseline", "cpc-outage", "cpc-outage-partial", "bypass-russia",
+             "caspian-expansion", "middle-corridor-target"}
+
+
+@pytest.fixture(scope="module")
+def demand(tiny) -> pd.DataFrame:
+    return load_demand(FLOWS / "demand.csv", tiny)
+
+
+def _toml(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_built_ins_are_listed_with_their_assumptions() -> None:
+    scenarios = {s.name: s for s in list_scenarios()}
+    assert set(scenarios) >= BUILT_INS
+    for name, scenario in scenarios.items():
+        assert scenario.title and scenario.description, name
+        for action in scenario.all_actions():
+            assert action.assumption and action.source, f"{name} {action.key}"
+    assert scenarios["middle-corridor-target"].inherits == "caspian-expansion"
+    assert scenarios["cpc-outage"].inherits == "baseline"
+
+
+def test_every_built_in_applies_to_the_shipped_network(net) -> None:
+    """Catches link, node or corridor ids that drifted away from link.csv."""
+    demand = pd.DataFrame(columns=["origin", "destination", "commodity", "t_per_year"])
+    for scenario in list_scenarios():
+        network, _ = apply_scenario(net, scenario, demand)
+        assert len(network.links) >= len(net.links)
+
+
+def test_cpc_scenarios_touch_the_cpc(net) -> None:
+    empty = pd.DataFrame(columns=["origin", "destination", "commodity", "t_per_year"])
+    cpc = net.links["corridor"].fillna("").str.split(";").map(lambda tags: "CPC" in tags)
+    assert cpc.sum() >= 2
+    full, _ = apply_scenario(net, "cpc-outage", empty)
+    assert (full.links.loc[cpc, "status"] == "closed").all()
+    partial, _ = apply_scenario(net, "cpc-outage-partial", empty)
+    assert list(partial.links.loc[cpc, "capacity_t_per_year"]) == pytest.approx(
+        list(net.links.loc[cpc, "capacity_t_per_year"] * 0.55))
+    russia, _ = apply_scenario(net, "bypass-russia", empty)
+    open_links = russia.links[russia.links["status"] == "operating"]
+    countries = open_links["from_node_id"].map(net.nodes["country"]) + ";" + \
+        open_links["to_node_id"].map(net.nodes["country"]) + ";" + open_links["country"]
+    assert not countries.str.contains("RUS").any()
+
+
+def test_apply_returns_modified_copies(tiny, demand) -> None:
+    links, nodes, frame = tiny.links.copy(), tiny.nodes.copy(), demand.copy()
+    network, table = apply_scenario(tiny, FLOWS / "scenarios" / "child.toml", demand)
+    pd.testing.assert_frame_equal(tiny.links, links)
+    pd.testing.assert_frame_equal(tiny.nodes, nodes)
+    pd.testing.assert_frame_equal(demand, frame)
+    assert network is not tiny and network.links is not tiny.links
+    # inherited close, added link, capacity set, cost factor, demand scaled and added
+    assert network.links.loc["ob", "status"] == "closed"
+    assert network.links.loc["pq2", "investment_usd"] == 1.2e8
+    assert network.links.loc["pq2", "mode"] == "ferry"
+    assert network.links.loc["pq", "capacity_t_per_year"] == 1e5
+    assert network.links.loc["ab", "cost_factor"] == 1.5
+    assert network.links.loc["ap", "cost_factor"] == 1.0
+    assert table["t_per_year"].sum() == pytest.approx(2e6 + 5e6 + 0.4e6 + 0.1e6)
+    assert "hand_scenario" in network.sources.index
+    assert network.resolve("Alfa") == "a"
+
+
+def test_cost_factor_changes_the_assignment(tiny, demand, tmp_path: Path) -> None:
+    from corridor.assign import assign
+
+    path = _toml(tmp_path, """
+[[multiply_cost]]
+corridor = "North"
+factor = 1.5
+assumption = "risk premium"
+""")
+    base = assign(tiny, demand).od.set_index("destination")
+    dearer = assign(tiny, demand, load_scenario(path)).od.set_index("destination")
+    # a->z container: the rail tariff (150.5 USD/t) and the 4 border charges (5 each) sit on
+    # North links and scale x1.5; the gauge change at c (20) is a transfer and does not:
+    # 170.5 x 1.5 + 20 = 275.75
+    assert base.loc["z"].query("commodity == 'container'")["cost_usd_per_t"].iloc[0] == \
+        pytest.approx(190.5)
+    assert dearer.loc["z"].query("commodity == 'container'")["cost_usd_per_t"].iloc[0] == \
+        pytest.approx(275.75)
+
+
+def test_close_country_closes_every_link_touching_it(tiny, demand, tmp_path: Path) -> None:
+    path = _toml(tmp_path, """
+[[close]]
+country = "RUS"
+assumption = "no transit"
+""")
+    network, _ = apply_scenario(tiny, path, demand)
+    closed = set(network.links.index[network.links["status"] == "closed"])
+    assert closed == {"ab", "bc", "ob", "bz"}
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ('titel = "x"', "titel", "did you mean 'title'"),
+        ('[[clsoe]]\nlink = "ab"\nassumption = "x"', "clsoe", "did you mean 'close'"),
+        ('[[close]]\nlnk = "ab"\nassumption = "x"', "close[1].lnk", "did you mean 'link'"),
+        ('[[close]]\nlink = "ab"', "close[1].assumption", "needs an 'assumption'"),
+        ('[[close]]\nlink = "ab"\nnode = "a"\nassumption = "x"', "close[1]", "exactly one"),
+        ('[[scale_capacity]]\nlink = "ab"\nfactor = -2\nassumption = "x"',
+         "scale_capacity[1].factor", "must be a number >= 0"),
+        ('[[multiply_cost]]\nmode = "rail"\nfactor = "double"\nassumption = "x"',
+         "multiply_cost[1].factor", "must be a number > 0"),
+        ('[[multiply_cost]]\nmode = "rail"\nfactor = 0\nassumption = "x"',
+         "multiply_cost[1].factor", "must be a number > 0"),
+        ('[[scale_capacity]]\nlink = "ab"\nassumption = "x"', "scale_capacity[1]",
+         "exactly one of factor, capacity_t_per_year"),
+        ('[[demand]]\nfactor = 2\nt_per_year = 5\nassumption = "x"', "demand[1]",
+         "either factor"),
+        ('[[add_link]]\nlink_id = "n"\nfrom_node_id = "a"\nto_node_id = "q"\ndirected = 0\n'
+         'mode = "rail"\nlength_km = 10\nsource_id = "hand"\nassumption = "x"',
+         "add_link[1].gauge_mm", "rail links need gauge_mm"),
+        ('[[add_link]]\nlink_id = "n"\nfrom_node_id = "a"\nto_node_id = "q"\ndirected = 0\n'
+         'mode = "hovercraft"\nlength_km = 10\nsource_id = "hand"\nassumption = "x"',
+         "add_link[1].mode", "not one of"),
+        ('year = "soon"', "year", "must be a year"),
+        ("close = 3", "close", "array of tables"),
+    ],
+)
+def test_schema_errors_name_file_and_key(tmp_path: Path, text: str, key: str,
+                                         message: str) -> None:
+    path = _toml(tmp_path, text)
+    with pytest.raises(DataError) as info:
+        load_scenario(path)
+    assert info.value.file == str(path)
+    assert info.value.field == key
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ('[[close]]\nlink = "abx"\nassumption = "x"', "close[1].link",
+         "unknown link id 'abx'; did you mean 'ab'"),
+        ('[[close]]\nnode = "alpha"\nassumption = "x"', "close[1].node", "unknown node id"),
+        ('[[close]]\ncorridor = "north"\nassumption = "x"', "close[1].corridor",
+         "did you mean 'North'"),
+        ('[[close]]\ncountry = "RUSSIA"\nassumption = "x"', "close[1].country",
+         "not an ISO 3166"),
+        ('[[close]]\ncountry = "CHN"\nassumption = "x"', "close[1].country", "matches no link"),
+        ('[[scale_capacity]]\nlink = "ab"\nfactor = 2\nassumption = "x"',
+         "scale_capacity[1].factor", "no capacity_t_per_year"),
+        ('[[demand]]\norigin = "a"\ndestination = "zz"\ncommodity = "container"\n'
+         't_per_year = 5\nassumption = "x"', "demand[1].destination", "unknown node id 'zz'"),
+        ('[[demand]]\nfactor = 2\ncommodity = "tea"\nassumption = "x"', "demand[1]",
+         "match no demand row"),
+        ('[[add_link]]\nlink_id = "ab"\nfrom_node_id = "a"\nto_node_id = "b"\ndirected = 0\n'
+         'mode = "road"\nlength_km = 10\nsource_id = "hand"\nassumption = "x"',
+         "add_link[1].link_id", "already exists"),
+        ('[[add_link]]\nlink_id = "n"\nfrom_node_id = "a"\nto_node_id = "b"\ndirected = 0\n'
+         'mode = "road"\nlength_km = 10\nsource_id = "nobody"\nassumption = "x"',
+         "add_link[1].source_id", "unknown source id 'nobody'"),
+    ],
+)
+def test_ids_are_checked_against_the_network(tiny, demand, tmp_path: Path, text: str,
+                                             key: str, message: str) -> None:
+    path = _toml(tmp_path, text)
+    scenario = load_scenario(path)
+    with pytest.raises(DataError) as info:
+        apply_scenario(tiny, scenario, demand)
+    assert info.value.file == str(path)
+    assert info.value.field == key
+    assert message in str(info.value)
+
+
+def test_inheritance_cycles_and_unknown_names(tmp_path: Path) -> None:
+    _toml(tmp_path, 'inherits = "b"', "a.toml")
+    _toml(tmp_path, 'inherits = "a"', "b.toml")
+    with pytest.raises(DataError, match="cycle"):
+        load_scenario(tmp_path / "a.toml")
+    with pytest.raises(DataError, match="(?i)did you mean 'cpc-outage'"):
+        load_scenario("cpc-outgae")
+    with pytest.raises(DataError, match="invalid TOML"):
+        load_scenario(_toml(tmp_path, "[[close]\n", "bad.toml"))
+
+
+def test_open_makes_planned_links_operating(tiny, demand, tmp_path: Path) -> None:
+    links = tiny.links.copy()
+    links.loc["qz", "status"] = "planned"
+    import dataclasses
+
+    planned = dataclasses.replace(tiny, links=links)
+    path = _toml(tmp_path, '[[open]]\nlink = "qz"\nassumption = "built by 2030"')
+    network, _ = apply_scenario(planned, path, demand)
+    assert network.links.loc["qz", "status"] == "operating"
+    assert planned.links.loc["qz", "status"] == "planned"
+
+
+def test_scenario_object_round_trips_to_dict() -> None:
+    scenario = load_scenario("cpc-outage")
+    assert isinstance(scenario, Scenario)
+    data = scenario.to_dict()
+    assert data["inherits"] == "baseline"
+    assert [a["kind"] for a in data["actions"]] == ["close", "close"]
+    assert Path(data["file"]).parent == scenario_folder()
+
+
+def test_cli_list_show_run(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+    from tests.conftest import TINY
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["scenario", "list", "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert {s["name"] for s in json.loads(listed.stdout)} >= BUILT_INS
+    shown = runner.invoke(app, ["scenario", "show", "cpc-outage-partial"])
+    assert shown.exit_code == 0 and "Kropotkinskaya" in shown.output
+    args = ["--network", str(TINY / "network"), "--costs", str(TINY / "costs"),
+            "--demand", str(FLOWS / "demand.csv")]
+    run = runner.invoke(app, ["scenario", "run", str(FLOWS / "scenarios" / "child.toml"),
+                              "--json", *args])
+    assert run.exit_code == 0, run.output
+    assert json.loads(run.stdout)["totals"]["investment_usd"] == 1.2e8
+    bad = _toml(tmp_path, '[[close]]\nlink = "abx"\nassumption = "x"')
+    failed = runner.invoke(app, ["scenario", "run", str(bad), *args])
+    assert failed.exit_code == 2
+    assert "close[1].link" in failed.output and "did you mean 'ab'" in failed.output
+    written = runner.invoke(app, ["scenario", "run", str(FLOWS / "scenarios" / "close-pipe.toml"),
+                                  "--csv", str(tmp_path / "out"), *args])
+    assert written.exit_code == 0, written.output
+    assert (tmp_path / "out" / "route_split.csv").is_file()

@@ -1,0 +1,215 @@
+"""End to end in headless Chromium: the web page against a real uvicorn server.
+
+Uses Debian's Chromium at /usr/bin/chromium driven by Python Playwright (never
+``playwright install``); skipped, with the reason, only when that browser is absent.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import FIXTURES, TINY
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+CPC_TEST = """title = "CPC outage (test)"
+description = "Both export pipelines of the oil field are shut."
+
+[[close]]
+link = ["ob", "op"]
+assumption = "the pipelines carry nothing all year"
+"""
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="Debian's chromium is not installed at /usr/bin/chromium "
+                                       "(apt-get install -y chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(options: list[str], log: Path) -> Iterator[str]:
+    """Run ``corridor serve`` on a free port until the caller is done; yields its URL."""
+    from corridor.service import web_folder
+
+    if not (web_folder() / "vendor" / "leaflet" / "leaflet.js").is_file():
+        pytest.fail("Leaflet is not vendored: run `npm ci && python scripts/web_assets.py` "
+                    "(make web-assets)")
+    port = _free_port()
+    command = [sys.executable, "-m", "corridor", "serve", "--port", str(port), *options]
+    with log.open("w") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[str]:
+    scenarios = tmp_path_factory.mktemp("scenarios")
+    shutil.copy(FIXTURES / "flows" / "scenarios" / "close-pipe.toml", scenarios)
+    (scenarios / "cpc-outage.toml").write_text(CPC_TEST, encoding="utf-8")
+    yield from _serve(["--network", str(TINY / "network"), "--costs", str(TINY / "costs"),
+                       "--demand", str(FIXTURES / "flows" / "demand.csv"),
+                       "--scenarios", str(scenarios)],
+                      tmp_path_factory.mktemp("log") / "server.log")
+
+
+@pytest.fixture(scope="module")
+def shipped_server(tmp_path_factory) -> Iterator[str]:
+    import corridor
+
+    try:
+        corridor.load_network()
+    except corridor.CorridorError as exc:  # the shipped dataset may be mid-edit
+        pytest.skip(f"shipped dataset does not load: {exc}")
+    yield from _serve([], tmp_path_factory.mktemp("log") / "shipped.log")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def page(browser, server: str):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    failures: list[str] = []
+    page.on("requestfailed", lambda request: failures.append(request.url))
+    page.on("pageerror", lambda error: failures.append(str(error)))
+    page.on("request", lambda request: failures.append(f"outside: {request.url}")
+            if not request.url.startswith(server) else None)  # no CDN, no tiles
+    page.goto(server + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+    yield page
+    context.close()
+    assert failures == []
+
+
+def _pick(page, field: str, typed: str, expected: str) -> None:
+    page.fill(f"#{field}", typed)
+    option = page.locator(f"#{field}-suggest li", has_text=expected).first
+    option.wait_for(timeout=5_000)
+    option.click()
+    assert expected in page.input_value(f"#{field}")
+
+
+def test_route_query_with_russian_names(page) -> None:
+    _pick(page, "origin", "Альф", "Alpha")
+    _pick(page, "destination", "Зулу", "Zulu")
+    page.fill("#alternatives", "3")
+    page.click("#route-submit")
+    page.wait_for_selector(".route")
+    routes = page.locator(".route")
+    assert routes.count() == 3
+    first = routes.first.inner_text()
+    assert "#1" in first and "Alpha → Bravo" in first and "USD/t" in first
+    assert page.locator("path.route-line").count() >= 3  # legs drawn on the map
+    routes.nth(1).click()
+    assert "selected" in (routes.nth(1).get_attribute("class") or "")
+
+
+def test_route_avoiding_russia(page) -> None:
+    _pick(page, "origin", "Alfa", "Alpha")
+    _pick(page, "destination", "Zulu", "Zulu")
+    page.check("#avoid-quick input[value='RUS']")
+    page.fill("#alternatives", "1")
+    page.click("#route-submit")
+    page.wait_for_selector(".route")
+    text = page.locator(".route").first.inner_text()
+    assert "RUS" not in text and "Port East → Port West" in text
+
+
+def test_unknown_place_shows_suggestion(page) -> None:
+    page.fill("#origin", "Alpah")
+    page.fill("#destination", "Zulu")
+    page.keyboard.press("Escape")
+    page.click("#route-submit")
+    page.wait_for_selector("#route-error:not(:empty)")
+    assert "Alpha" in page.inner_text("#route-error")
+
+
+def test_scenario_flows_and_compare(page) -> None:
+    page.select_option("#scenario", "cpc-outage")
+    assert "CPC outage (test)" in page.inner_text("#scenario-description")
+    page.click("#flows-submit")
+    page.wait_for_selector("#flows-cards")
+    summary = page.inner_text("#flows-summary")
+    assert "Stranded" in summary and "5.00" in summary  # the oil field's 5 Mt
+    assert "o → z" in summary
+    assert page.locator("path.flow-line").count() > 0
+    assert page.locator("path.flow-line.closed").count() == 2
+    assert page.locator("path.stranded-marker").count() == 1  # at the oil field
+    page.select_option("#compare-base", "baseline")
+    page.select_option("#compare-other", "cpc-outage")
+    page.click("#compare-submit")
+    page.wait_for_selector("#compare-table")
+    table = page.inner_text("#compare-table")
+    assert "Stranded (Mt)" in table and "+5.00" in table
+
+
+def test_api_docs_work_offline(browser, server: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith(server) else None)
+    page.goto(server + "/docs")
+    page.wait_for_selector(".swagger-ui .info", timeout=15_000)
+    assert "Corridor API" in page.inner_text(".swagger-ui .info")
+    assert page.locator(".opblock-summary-path", has_text="/api/route").count() == 1
+    context.close()
+    assert outside == []
+
+
+def test_route_on_the_shipped_dataset(browser, shipped_server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    page.goto(shipped_server + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+    _pick(page, "origin", "Алматы", "Almaty")
+    _pick(page, "destination", "Роттердам", "Rotterdam")
+    page.check("#avoid-quick input[value='RUS']")
+    page.fill("#alternatives", "2")
+    page.click("#route-submit")
+    page.wait_for_selector(".route, #route-error:not(:empty)", timeout=15_000)
+    assert page.inner_text("#route-error") == ""
+    first = page.locator(".route").first.inner_text()
+    assert "Almaty" in first and "RUS" not in first.split("\n")[1]  # countries line
+    assert page.locator("path.route-line").count() > 0
+    context.close()
