@@ -35,3 +35,5 @@ test: install-test web-assets browser
 
 bench: install-test
 	$(BIN)/python bench/bench_route.py
+	$(BIN)/python bench/bench_assign.py
+	$(BIN)/python bench/bench_load.py
