@@ -608,11 +608,5 @@ def write_report(network: Network, scenario: Any = None, compare: Any = None,
 
     data = build_report(network, scenario, compare, demand, critical_top)
     write_atomic(Path(path), render_report(data))
-    _readable(Path(path))
     return data
-
-
-def _readable(path: Path) -> None:
-    """Make the report readable by others (``write_atomic``'s temporary file is 0600)."""
-    path.chmod(0o644)
 

@@ -103,11 +103,15 @@ class Router:
     ----------
     network
         A loaded :class:`~corridor.network.Network`.
+    graphs
+        Compiled graphs to share with other routers (e.g. one router per server thread);
+        they are only read once built.
     """
 
-    def __init__(self, network: Network) -> None:
+    def __init__(self, network: Network,
+                 graphs: dict[str, CompiledGraph] | None = None) -> None:
         self.network = network
-        self._graphs: dict[str, CompiledGraph] = {}
+        self._graphs: dict[str, CompiledGraph] = graphs if graphs is not None else {}
         # plain-Python views for building results: pandas row access costs ~10 µs a field
         links = network.links
         self._link_ids = links.index.tolist()
@@ -195,8 +199,9 @@ class Router:
             second = self._k_paths(graph, weights, allowed, stop, end, alternatives)
             paths = _join(graph, weights, first, second, alternatives)
         if not paths:
-            raise NoRouteError(self._explain(graph, weights, start, end, stop, commodity, avoid,
-                                             avoid_modes), constraint=self._blocker)
+            message, constraint = self._explain(graph, weights, start, end, stop, commodity,
+                                                avoid, avoid_modes)
+            raise NoRouteError(message, constraint=constraint)
         return [self._build(graph, arcs, rank, start, end, commodity, optimize)
                 for rank, (_, arcs) in enumerate(paths, start=1)]
 
@@ -289,12 +294,13 @@ class Router:
                 break
         return distinct
 
-    _blocker: str | None = None
-
     def _explain(self, graph: CompiledGraph, weights: np.ndarray, start: str, end: str,
                  stop: str | None, commodity: str, avoid: tuple[str, ...],
-                 avoid_modes: tuple[str, ...]) -> str:
-        """Find which constraint blocks the route by relaxing them one at a time."""
+                 avoid_modes: tuple[str, ...]) -> tuple[str, str]:
+        """Find which constraint blocks the route by relaxing them one at a time.
+
+        Returns the message and the name of the blocking constraint.
+        """
         net = self.network
         names = f"{net.node_name(start)} to {net.node_name(end)}"
         full = np.ones(len(graph.tail), dtype=bool)
@@ -304,22 +310,20 @@ class Router:
             return all(self._k_paths(graph, weights, mask, a, b, 1) for a, b in legs)
 
         if not reachable(full):
-            self._blocker = "commodity"
             return (f"No {commodity} route from {names}: the network has no connection for "
-                    f"{commodity} (modes {', '.join(net.costs.allowed_modes(commodity))}).")
+                    f"{commodity} (modes {', '.join(net.costs.allowed_modes(commodity))}).",
+                    "commodity")
         if avoid and reachable(graph.allowed((), avoid_modes)):
             for code in avoid:
                 if reachable(graph.allowed((code,), ())):
                     continue
-                self._blocker = "avoid"
                 return (f"No {commodity} route from {names} that avoids {code}: every "
-                        f"connection passes through {code} (constraint --avoid).")
-            self._blocker = "avoid"
+                        f"connection passes through {code} (constraint --avoid).", "avoid")
             return (f"No {commodity} route from {names} that avoids all of "
-                    f"{', '.join(avoid)} at once (constraint --avoid).")
-        self._blocker = "avoid-mode" if avoid_modes else "avoid"
+                    f"{', '.join(avoid)} at once (constraint --avoid).", "avoid")
         flag = "--avoid-mode " + ",".join(avoid_modes) if avoid_modes else "--avoid"
-        return f"No {commodity} route from {names} under {flag}."
+        return (f"No {commodity} route from {names} under {flag}.",
+                "avoid-mode" if avoid_modes else "avoid")
 
     def _build(self, graph: CompiledGraph, arcs: list[int], rank: int, start: str, end: str,
                commodity: str, objective: str) -> Route:

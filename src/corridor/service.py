@@ -205,8 +205,7 @@ class Engine:
         """This thread's router (its own scratch state, the shared compiled graphs)."""
         router = getattr(self._local, "router", None)
         if router is None:
-            router = Router(self.network)
-            router._graphs = self._graphs  # shared, read-only once built
+            router = Router(self.network, graphs=self._graphs)
             self._local.router = router
         return router
 
