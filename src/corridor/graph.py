@@ -23,11 +23,6 @@ OBJECTIVES = ("cost", "time", "co2", "generalised")
 _EPS = 1e-9  # stands in for a zero weight, which a CSR matrix cannot hold
 
 
-def layer_of(mode: str, gauge_mm: object) -> str:
-    """The layer a link belongs to: its mode, and for rail its gauge."""
-    return f"rail{int(gauge_mm)}" if mode == "rail" else mode
-
-
 @dataclass
 class CompiledGraph:
     """A commodity's view of the network as flat arrays (one entry per arc).

@@ -21,7 +21,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from corridor.cost import CostModel, load_cost_model
+from corridor.cost import MODES, CostModel, load_cost_model
 from corridor.errors import DataError, UnknownPlaceError
 from corridor.tables import (
     PROVENANCE_COLUMNS,
@@ -38,7 +38,6 @@ from corridor.tables import (
 )
 
 FORMAT_VERSION = "1"
-MODES = ("rail", "road", "sea", "ferry", "oil_pipeline", "gas_pipeline", "transfer")
 NODE_KINDS = (
     "city", "seaport", "lake_port", "river_port", "border_crossing", "rail_terminal",
     "rail_junction", "dry_port", "oil_field", "gas_field", "pipeline_terminal",

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
 from corridor.errors import InvalidOptionError, NoRouteError
-from corridor.graph import LINK, OBJECTIVES, TRANSFER, CompiledGraph, compile_graph
+from corridor.graph import LINK, TRANSFER, CompiledGraph, compile_graph
 from corridor.network import Network
 
 ROUTE_OBJECTIVES = ("cost", "time", "co2")
@@ -88,12 +88,6 @@ class Route:
     def legs_frame(self) -> pd.DataFrame:
         """The legs as a DataFrame, one row per link."""
         return pd.DataFrame([asdict(leg) for leg in self.legs])
-
-    def summary(self) -> str:
-        via = " → ".join(dict.fromkeys([self.legs[0].from_name] + [
-            leg.to_name for leg in self.legs if leg.border_crossing or leg.mode in ("ferry", "sea")
-        ] + [self.legs[-1].to_name]))
-        return via
 
 
 class Router:
@@ -210,7 +204,7 @@ class Router:
     def _check_options(self, commodity: str, avoid: tuple[str, ...],
                        avoid_modes: tuple[str, ...]) -> None:
         self.network.costs.check_commodity(commodity)
-        from corridor.network import MODES
+        from corridor.cost import MODES
         from corridor.tables import ISO3
 
         bad = [m for m in avoid_modes if m not in MODES]
@@ -441,5 +435,3 @@ def route(network: Network, origin: str, destination: str, **options) -> list[Ro
         router = network._compiled["router"] = Router(network)
     return router.route(origin, destination, **options)
 
-
-_ = OBJECTIVES  # the generalised objective is used by assignment, not offered for routes
