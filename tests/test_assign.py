@@ -16,7 +16,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
 from corridor.assign import FlowModel, FlowResult, assign, run_scenario, solve_model
-from corridor.demand import load_demand
+from corridor.demand import OD_KEYS, load_demand
 from corridor.graph import LINK, compile_graph
 from corridor.metrics import cpc_share
 from corridor.network import Network
@@ -54,9 +54,8 @@ def check_invariants(result: FlowResult) -> None:
     assert np.allclose(od["delivered_t"] + od["stranded_t"], od["demand_t"], atol=1.0)
     assert (od["stranded_t"] >= -1e-6).all() and (od["delivered_t"] >= -1e-6).all()
     if len(result.route_split):
-        routed = result.route_split.groupby(["origin", "destination", "commodity"])[
-            "t_per_year"].sum()
-        delivered = od.set_index(["origin", "destination", "commodity"])["delivered_t"]
+        routed = result.route_split.groupby(list(OD_KEYS))["t_per_year"].sum()
+        delivered = od.set_index(list(OD_KEYS))["delivered_t"]
         assert np.allclose(routed.reindex(delivered.index).fillna(0), delivered, atol=2.0,
                            rtol=1e-6)
     flows = result.link_flows
@@ -81,7 +80,7 @@ def check_invariants(result: FlowResult) -> None:
     # optimality: stranded tonnes have no path of unsaturated links left
     saturated = set(flows.index[flows["saturated"] | (flows["utilisation"] >= 0.999)])
     for row in od[od["stranded_t"] > 1.0].itertuples():
-        graph = compile_graph(net, row.commodity)
+        graph = compile_graph(net, row.commodity, row.allowed_modes)
         start = graph.source_of[nodes.get_loc(row.origin)]
         end = graph.sink_of[nodes.get_loc(row.destination)]
         if start < 0 or end < 0:
@@ -199,6 +198,29 @@ def test_unservable_demand_is_stranded_not_an_error(tiny, demand) -> None:
     assert row["routes"] == 0
 
 
+def test_a_segment_held_to_some_modes_gets_its_own_routes(tiny, demand) -> None:
+    """The same OD pair split in two segments: one free, one held to rail and ferry."""
+    held = demand.iloc[[0]].assign(allowed_modes="rail;ferry;transfer", t_per_year=3e5)
+    both = pd.concat([demand, held], ignore_index=True)
+    result = assign(tiny, both)
+    check_invariants(result)
+    od = result.od.set_index(list(OD_KEYS))
+    assert od.loc[("a", "z", "container", ""), "demand_t"] == pytest.approx(1e6)
+    assert od.loc[("a", "z", "container", "rail;ferry;transfer"), "demand_t"] == 3e5
+    # with the North line cut at b-c the free segment goes by rail to b and sails b-z; the held
+    # one cannot (b-z and q-z are sea) and is stranded in full, although the same OD pair is
+    # delivered
+    closed = assign(with_links(tiny, status={"bc": "closed"}), both)
+    check_invariants(closed)
+    od = closed.od.set_index(list(OD_KEYS))
+    assert od.loc[("a", "z", "container", ""), "stranded_t"] == pytest.approx(0.0, abs=1.0)
+    assert od.loc[("a", "z", "container", "rail;ferry;transfer"), "stranded_t"] == 3e5
+    free = closed.route_split.query("allowed_modes == '' and commodity == 'container' "
+                                    "and destination == 'z'")
+    assert set(free["link_ids"]) == {"ab;bz"}
+    assert "container [rail;ferry;transfer]" in closed.penalty_usd_per_t
+
+
 def test_result_exports_json_and_csv(tiny, demand, tmp_path: Path) -> None:
     result = assign(tiny, demand)
     data = json.loads(result.to_json())
@@ -302,29 +324,52 @@ def test_partial_cpc_outage_caps_the_pipeline(net, real_demand) -> None:
     assert (flows.loc[cpc, "flow_t_per_year"] <= capacity + 1.0).all()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "calibration gap: with the sourced tariffs (ERAI rail 0.032 USD/tkm, Drewry sea 0.010 USD/tkm) "
-    "and a 10 %/yr value of time, the 412k TEU China-EU rail volume is cheaper by sea, so the "
-    "baseline sends no container through Russia; see docs/flows.md"))
+def _containers_via(result: FlowResult, country: str) -> float:
+    routes = result.route_split.query("commodity == 'container'")
+    return float(routes.loc[routes["countries"].str.split(";").map(
+        lambda codes: country in codes), "t_per_year"].sum())
+
+
+def _containers_over_caspian(result: FlowResult) -> float:
+    links = result.network.links
+    caspian = links.index[(links["mode"] == "ferry")
+                          & links["corridor"].fillna("").str.contains("Middle")]
+    by = result.link_flows_by_commodity
+    return float(by[(by["commodity"] == "container")
+                    & by["link_id"].isin(caspian)]["flow_t_per_year"].sum())
+
+
+def _alat_containers_t(result: FlowResult) -> float:
+    by = result.link_flows_by_commodity
+    return float(by[(by["commodity"] == "container")
+                    & (by["link_id"] == "transfer_alat_station_alat_port")]
+                 ["flow_t_per_year"].sum())
+
+
 def test_closing_russia_moves_container_transit_to_the_caspian(net, real_demand,
                                                                baseline) -> None:
     closed = run_scenario("bypass-russia", net, real_demand)
     check_invariants(closed)
+    before = _containers_via(baseline, "RUS")
+    # the China-Europe block-train volume (held to rail and ferry) runs via Russia today
+    assert before > 0.5 * real_demand.query("commodity == 'container'")["t_per_year"].sum()
+    assert _containers_via(closed, "RUS") == 0
+    assert _containers_over_caspian(closed) > _containers_over_caspian(baseline)
+    # ... up to the port of Baku's container capacity (100k TEU = 1 Mt at 10 t/TEU) and no
+    # further: that capacity row binds, with a positive shadow price
+    per_teu = float(net.costs.commodities.at["container", "t_per_teu"])
+    teu_cap = float(net.links.at["transfer_alat_station_alat_port", "capacity_teu_per_year"])
+    assert _alat_containers_t(closed) == pytest.approx(teu_cap * per_teu, rel=1e-6)
+    assert closed.link_flows.at["transfer_alat_station_alat_port", "shadow_price_usd_per_t"] > 0
 
-    def containers_via(result: FlowResult, country: str) -> float:
-        routes = result.route_split.query("commodity == 'container'")
-        return float(routes.loc[routes["countries"].str.split(";").map(
-            lambda codes: country in codes), "t_per_year"].sum())
 
-    def containers_over_caspian(result: FlowResult) -> float:
-        links = net.links
-        caspian = links.index[(links["mode"] == "ferry")
-                              & links["corridor"].fillna("").str.contains("Middle")]
-        by = result.link_flows_by_commodity
-        return float(by[(by["commodity"] == "container")
-                        & by["link_id"].isin(caspian)]["flow_t_per_year"].sum())
-
-    before = containers_via(baseline, "RUS")
-    assert before > 0, "the baseline sends no container through Russia (Northern corridor)"
-    assert containers_via(closed, "RUS") == 0
-    assert containers_over_caspian(closed) > containers_over_caspian(baseline)
+def test_closing_russia_and_iran_strands_what_baku_cannot_take(net, real_demand) -> None:
+    closed = run_scenario("bypass-russia-and-iran", net, real_demand)
+    check_invariants(closed)  # incl.: stranded containers have no unsaturated route left
+    assert _containers_via(closed, "RUS") == _containers_via(closed, "IRN") == 0
+    held = closed.od.query("commodity == 'container' and allowed_modes != ''")
+    assert len(held) == 1 and held["stranded_t"].iloc[0] > 0
+    # every block-train tonne delivered crossed the Caspian and Baku
+    delivered = held["delivered_t"].iloc[0]
+    assert delivered > 0
+    assert _alat_containers_t(closed) >= delivered - 1.0

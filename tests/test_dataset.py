@@ -101,6 +101,28 @@ def test_china_to_europe_by_rail_changes_gauge_twice(net: corridor.Network) -> N
     assert all(t.cost_usd_per_t > 0 and t.days > 0 for t in changes)
 
 
+def test_china_to_europe_by_land_without_russia_crosses_the_caspian_and_kapikule(
+        net: corridor.Network) -> None:
+    """The route of the first Xi'an-Prague train through Marmaray (2019): the Caspian ferry,
+    Georgia, Baku-Tbilisi-Kars, then Turkiye's only rail border with the EU."""
+    land = corridor.route(net, "Xi'an", "Duisburg", avoid=["RUS", "IRN"],
+                          avoid_modes=["sea", "road"])[0]
+    assert "ferry" in land.modes and "RUS" not in land.countries
+    assert {"AZE", "GEO", "TUR", "BGR"} <= set(land.countries)
+    assert "rail_edirne_svilengrad" in land.link_ids
+    assert "rail_akhalkalaki_kars" in land.link_ids
+    # a border inside the EU has no customs stop; the EU's external borders do
+    tariff = net.costs.mode("container", "rail").tariff_usd_per_tkm
+    charge = net.costs.charge("container", "border_crossing", "rail").cost_usd_per_t
+    legs = {leg.link_id: leg for leg in land.legs}
+    for link_id, customs in (("rail_budapest_vienna", False), ("rail_belgrade_budapest", True),
+                             ("rail_edirne_svilengrad", True)):
+        leg = legs[link_id]
+        assert leg.border_crossing
+        expected = leg.length_km * tariff + (charge if customs else 0.0)
+        assert leg.cost_usd_per_t == pytest.approx(expected), link_id
+
+
 def test_time_objective_is_never_slower_than_cost_objective(net: corridor.Network) -> None:
     cheap = corridor.route(net, "Almaty", "Rotterdam", optimize="cost")[0]
     fast = corridor.route(net, "Almaty", "Rotterdam", optimize="time")[0]

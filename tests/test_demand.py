@@ -74,9 +74,43 @@ def test_aggregate_sums_duplicate_pairs(tiny, tmp_path: Path) -> None:
                   "a,z,container,15,2024,hand_demand,,,", "a,q,container,1,2024,hand_demand,,,")
     od = aggregate_od(load_demand(path, tiny))
     assert od.to_dict(orient="records") == [
-        {"origin": "a", "destination": "z", "commodity": "container", "t_per_year": 25.0},
-        {"origin": "a", "destination": "q", "commodity": "container", "t_per_year": 1.0},
+        {"origin": "a", "destination": "z", "commodity": "container", "allowed_modes": "",
+         "t_per_year": 25.0},
+        {"origin": "a", "destination": "q", "commodity": "container", "allowed_modes": "",
+         "t_per_year": 1.0},
     ]
+
+
+def test_allowed_modes_are_normalised_and_keep_segments_apart(tiny, tmp_path: Path) -> None:
+    path = _write_with_modes(tmp_path, "a,z,container,10,ferry; rail,hand_demand",
+                             "a,z,container,15,,hand_demand",
+                             "a,z,container,5,rail;ferry,hand_demand")
+    demand = load_demand(path, tiny)
+    assert demand["allowed_modes"].tolist() == ["rail;ferry;transfer", "",
+                                                "rail;ferry;transfer"]
+    od = aggregate_od(demand)
+    assert od[["allowed_modes", "t_per_year"]].values.tolist() == [
+        ["rail;ferry;transfer", 15.0], ["", 15.0]]
+
+
+@pytest.mark.parametrize(("modes", "message"), [
+    ("rail;hovercraft", "unknown mode 'hovercraft'"),
+    ("oil_pipeline", "container cannot move by oil_pipeline"),
+])
+def test_bad_allowed_modes_name_row_and_field(tiny, tmp_path: Path, modes: str,
+                                              message: str) -> None:
+    path = _write_with_modes(tmp_path, "a,z,container,10,,hand_demand",
+                             f"a,z,container,10,{modes},hand_demand")
+    with pytest.raises(DataError, match=message) as info:
+        load_demand(path, tiny)
+    assert (info.value.row, info.value.field) == (2, "allowed_modes")
+
+
+def _write_with_modes(tmp_path: Path, *rows: str) -> Path:
+    path = _write(tmp_path)
+    header = "origin,destination,commodity,t_per_year,allowed_modes,source_id"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
 
 
 def test_shipped_demand_refers_to_the_shipped_network(net) -> None:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import corridor
-from corridor.errors import InvalidOptionError, NoRouteError, UnknownPlaceError
+from corridor.errors import DataError, InvalidOptionError, NoRouteError, UnknownPlaceError
 
 TINY_COSTS = Path(__file__).parent / "fixtures" / "tiny" / "costs"
 
@@ -33,6 +33,30 @@ def test_gauge_change_costs_a_transfer(tiny: corridor.Network) -> None:
     assert (change.from_layer, change.to_layer) == ("rail1520", "rail1435")
     assert change.cost_usd_per_t == 20 and change.days == 1
     assert fastest.days == pytest.approx(3.01 + 1 + 4 * 0.5)
+
+
+def test_borders_inside_a_customs_union_pay_no_customs_charge(tiny_copy: Path) -> None:
+    (tiny_copy / "costs" / "customs_unions.csv").write_text(
+        "customs_union,country,source_id\nEAEU,KAZ,hand_cost\nEAEU,RUS,hand_cost\n"
+        "EAEU,BLR,hand_cost\nEU,POL,hand_cost\nEU,NLD,hand_cost\n", encoding="utf-8")
+    net = corridor.load_network(tiny_copy / "network", tiny_copy / "costs")
+    fastest = corridor.route(net, "Alpha", "Zulu", optimize="time")[0]
+    assert fastest.link_ids == ["ab", "bc", "cd", "dz"]
+    # only BLR-POL (EAEU to EU) keeps its 5 USD/t and 0.5 day; the other three are inside
+    # one union; every crossing is still listed
+    assert fastest.days == pytest.approx(3.01 + 1 + 0.5)
+    assert fastest.cost_usd_per_t == pytest.approx(3010 * 0.05 + 20 + 5)
+    assert len(fastest.border_crossings) == 4
+
+
+def test_a_bad_customs_union_row_is_named(tiny_copy: Path) -> None:
+    (tiny_copy / "costs" / "customs_unions.csv").write_text(
+        "customs_union,country,source_id\nEU,POL,hand_cost\nEU,Poland,hand_cost\n",
+        encoding="utf-8")
+    with pytest.raises(DataError) as info:
+        corridor.load_network(tiny_copy / "network", tiny_copy / "costs")
+    assert (info.value.row, info.value.field) == (2, "country")
+    assert "customs_unions.csv" in str(info.value.file)
 
 
 def test_avoiding_a_country_takes_the_ferry(tiny: corridor.Network) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from corridor.assign import assign
 from corridor.demand import load_demand
 from corridor.errors import DataError
 from corridor.scenario import (
@@ -89,7 +90,6 @@ def test_apply_returns_modified_copies(tiny, demand) -> None:
 
 
 def test_cost_factor_changes_the_assignment(tiny, demand, tmp_path: Path) -> None:
-    from corridor.assign import assign
 
     path = _toml(tmp_path, """
 [[multiply_cost]]
@@ -174,6 +174,9 @@ def test_schema_errors_name_file_and_key(tmp_path: Path, text: str, key: str,
          't_per_year = 5\nassumption = "x"', "demand[1].destination", "unknown node id 'zz'"),
         ('[[demand]]\nfactor = 2\ncommodity = "tea"\nassumption = "x"', "demand[1]",
          "match no demand row"),
+        ('[[demand]]\norigin = "o"\ndestination = "z"\ncommodity = "crude_oil"\n'
+         't_per_year = 5\nallowed_modes = "road"\nassumption = "x"',
+         "demand[1].allowed_modes", "crude_oil cannot move by road"),
         ('[[add_link]]\nlink_id = "ab"\nfrom_node_id = "a"\nto_node_id = "b"\ndirected = 0\n'
          'mode = "road"\nlength_km = 10\nsource_id = "hand"\nassumption = "x"',
          "add_link[1].link_id", "already exists"),
@@ -191,6 +194,17 @@ def test_ids_are_checked_against_the_network(tiny, demand, tmp_path: Path, text:
     assert info.value.file == str(path)
     assert info.value.field == key
     assert message in str(info.value)
+
+
+def test_an_added_demand_row_can_be_held_to_some_modes(tiny, demand, tmp_path: Path) -> None:
+    path = _toml(tmp_path, '[[demand]]\norigin = "a"\ndestination = "z"\n'
+                 'commodity = "container"\nt_per_year = 5000\nallowed_modes = "ferry;rail"\n'
+                 'assumption = "block trains only"')
+    _, table = apply_scenario(tiny, path, demand)
+    added = table.iloc[-1]
+    assert (added["t_per_year"], added["allowed_modes"]) == (5000.0, "rail;ferry;transfer")
+    od = assign(tiny, demand, load_scenario(path)).od
+    assert len(od.query("origin == 'a' and destination == 'z'")) == 2  # two segments
 
 
 def test_inheritance_cycles_and_unknown_names(tmp_path: Path) -> None:

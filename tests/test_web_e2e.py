@@ -155,6 +155,21 @@ def test_route_avoiding_russia(page) -> None:
     assert "RUS" not in text and "Port East → Port West" in text
 
 
+def test_route_avoiding_sea_stays_on_rail(page) -> None:
+    _pick(page, "origin", "Alfa", "Alpha")
+    _pick(page, "destination", "Zulu", "Zulu")
+    page.fill("#alternatives", "1")
+    page.click("#route-submit")
+    page.wait_for_selector(".route")
+    assert "Bravo → Zulu" in page.locator(".route").first.inner_text()  # cheapest: by sea
+    page.check("#avoid-modes input[value='sea']")
+    page.click("#route-submit")
+    page.wait_for_selector(".route:has-text('Delta → Zulu')")
+    modes = page.locator(".route").first.locator("table.legs tbody td:nth-child(2)")
+    assert modes.count() == 4
+    assert all(text.startswith("rail") for text in modes.all_inner_texts())
+
+
 def test_unknown_place_shows_suggestion(page) -> None:
     page.fill("#origin", "Alpah")
     page.fill("#destination", "Zulu")

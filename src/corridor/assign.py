@@ -43,7 +43,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
-from corridor.demand import aggregate_od
+from corridor.demand import OD_KEYS, aggregate_od
 from corridor.errors import InvalidOptionError
 from corridor.graph import LINK, CompiledGraph, compile_graph
 from corridor.network import Network
@@ -58,9 +58,10 @@ _FLOW_TOL_MT = 1e-9  # 1 kg/yr: flows below are numerical noise
 
 @dataclass
 class _Group:
-    """All demand of one commodity leaving one origin: one block of the LP."""
+    """All demand of one segment (commodity and allowed modes) leaving one origin: one block."""
 
     commodity: str
+    allowed_modes: str  # "" = every mode of the commodity
     origin: str
     od_rows: np.ndarray  # rows of FlowModel.od
     col_start: int
@@ -68,6 +69,15 @@ class _Group:
     source: int  # source sub-node (-1 when the origin has no usable link)
     sinks: np.ndarray  # sink sub-node per od row (-1 when unreachable)
     strand_cols: np.ndarray  # column of the stranded variable per od row
+
+    @property
+    def segment(self) -> tuple[str, str]:
+        return self.commodity, self.allowed_modes
+
+
+def segment_label(commodity: str, allowed_modes: str) -> str:
+    """How a demand segment is named in results: ``container`` or ``container [rail;ferry]``."""
+    return f"{commodity} [{allowed_modes}]" if allowed_modes else commodity
 
 
 class FlowModel:
@@ -79,16 +89,18 @@ class FlowModel:
         A (possibly scenario-modified) network.
     demand
         A demand table (:func:`corridor.demand.load_demand`); rows with the same origin,
-        destination and commodity are summed.
+        destination, commodity and allowed modes are summed.
 
     Attributes
     ----------
     od
-        One row per OD pair and commodity: ``origin, destination, commodity, t_per_year``.
+        One row per demand segment: ``origin, destination, commodity, allowed_modes,
+        t_per_year``.
     graphs
-        The compiled graph of each commodity in the demand.
+        The compiled graph of each (commodity, allowed modes) pair in the demand: a segment
+        held to some modes gets its own graph without the others.
     penalty_usd_per_t
-        Stranding penalty per commodity.
+        Stranding penalty per segment (keyed by :func:`segment_label`).
     """
 
     def __init__(self, network: Network, demand: pd.DataFrame) -> None:
@@ -101,8 +113,10 @@ class FlowModel:
             if unknown:
                 raise InvalidOptionError(f"demand {end} {unknown[0]!r} is not a node of the "
                                          f"network")
-        self.graphs: dict[str, CompiledGraph] = {
-            c: compile_graph(network, c) for c in self.od["commodity"].unique()}
+        segments = self.od[["commodity", "allowed_modes"]].drop_duplicates()
+        self.graphs: dict[tuple[str, str], CompiledGraph] = {
+            (c, m): compile_graph(network, c, m)
+            for c, m in segments.itertuples(index=False, name=None)}
         self.penalty_usd_per_t: dict[str, float] = {}
         self.groups: list[_Group] = []
         self._build()
@@ -117,8 +131,10 @@ class FlowModel:
         col_arc, col_group = [], []
         n_cols = n_rows = 0
         demand_mt = self.od["t_per_year"].to_numpy(dtype=float) / MT
-        for commodity, od_index in self.od.groupby("commodity", sort=False).groups.items():
-            graph = self.graphs[commodity]
+        for segment, od_index in self.od.groupby(["commodity", "allowed_modes"],
+                                                 sort=False).groups.items():
+            commodity, allowed_modes = segment
+            graph = self.graphs[segment]
             weights = graph.weights("generalised") + TIE_BREAK_USD_PER_T
             adjacency = csr_matrix((weights, (graph.tail, graph.head)),
                                    shape=(graph.n_sub, graph.n_sub))
@@ -127,7 +143,8 @@ class FlowModel:
             origins = self.od.loc[od_rows, "origin"].to_numpy()
             src = graph.source_of[[node_pos[o] for o in origins]]
             dst = graph.sink_of[[node_pos[d] for d in self.od.loc[od_rows, "destination"]]]
-            self.penalty_usd_per_t[commodity] = self._penalty(adjacency, src, dst)
+            label = segment_label(commodity, allowed_modes)
+            self.penalty_usd_per_t[label] = self._penalty(adjacency, src, dst)
             for origin in dict.fromkeys(origins):
                 mine = origins == origin
                 rows = od_rows[mine]
@@ -149,8 +166,9 @@ class FlowModel:
                     arcs = np.flatnonzero(forward[graph.tail] & backward[graph.head])
                 else:
                     arcs = np.zeros(0, dtype=np.int64)
-                group = _Group(commodity, origin, rows, n_cols, arcs, source if live.any()
-                               else -1, sinks, n_cols + len(arcs) + np.arange(len(rows)))
+                group = _Group(commodity, allowed_modes, origin, rows, n_cols, arcs,
+                               source if live.any() else -1, sinks,
+                               n_cols + len(arcs) + np.arange(len(rows)))
                 self.groups.append(group)
                 # local sub-node numbering: rows of this group's conservation constraints
                 nodes = np.unique(np.concatenate([graph.tail[arcs], graph.head[arcs],
@@ -174,7 +192,7 @@ class FlowModel:
                     cols_i += [strand, strand]
                     vals += [np.ones(live.sum()), -np.ones(live.sum())]
                 rhs_parts.append(rhs)
-                penalty = self.penalty_usd_per_t[commodity]
+                penalty = self.penalty_usd_per_t[label]
                 cost_parts += [weights[arcs], np.full(len(rows), penalty)]
                 lower_parts += [np.zeros(len(arcs)), np.where(live, 0.0, d)]
                 upper_parts += [np.full(len(arcs), np.inf), d.copy()]
@@ -243,9 +261,9 @@ class FlowModel:
         self.col_link = np.full(n, -1, dtype=np.int64)
         self.col_forward = np.ones(n, dtype=bool)
         self.col_commodity = np.zeros(n, dtype=np.int64)
-        self.commodities = tuple(self.graphs)
+        self.commodities = tuple(dict.fromkeys(c for c, _ in self.graphs))
         for group in self.groups:
-            graph = self.graphs[group.commodity]
+            graph = self.graphs[group.segment]
             cols = group.col_start + np.arange(len(group.arcs))
             arcs = group.arcs
             self.col_money[cols] = graph.cost_usd[arcs]
@@ -269,7 +287,7 @@ class FlowModel:
         return float(value) if pd.notna(value) and value else np.nan
 
     def _penalty(self, adjacency: csr_matrix, src: np.ndarray, dst: np.ndarray) -> float:
-        """Ten times the dearest cheapest route of the commodity's OD pairs (with a floor)."""
+        """Ten times the dearest cheapest route of the segment's OD pairs (with a floor)."""
         ok = (src >= 0) & (dst >= 0)
         worst = 0.0
         if ok.any():
@@ -381,18 +399,20 @@ class FlowResult:
     link_flows_by_commodity
         Long table ``link_id, commodity, flow_t_per_year`` (non-zero flows only).
     od
-        One row per OD pair and commodity: demand, delivered and stranded tonnes, tonne-weighted
+        One row per demand segment (OD pair, commodity, ``allowed_modes``, "" when every mode
+        of the commodity may be used): demand, delivered and stranded tonnes, tonne-weighted
         cost (USD/t), days and CO2 (kg/t) of what was delivered, number of routes.
     route_split
-        One row per route used by an OD pair: tonnes, share of the delivered tonnes, corridors,
-        countries, modes, link ids, km, days, cost USD/t.
+        One row per route used by a demand segment: tonnes, share of the delivered tonnes,
+        corridors, countries, modes, link ids, km, days, cost USD/t.
     totals
         ``cost_usd`` (money), ``generalised_cost_usd``, ``tonne_km``, ``avg_days`` (weighted by
         delivered tonnes), ``co2_t``, ``demand_t``, ``delivered_t``, ``stranded_t``,
         ``investment_usd`` (of links a scenario added), ``objective_usd`` (generalised cost plus
         stranding penalties: what the LP minimised).
     stranded
-        OD pairs with stranded tonnes: ``origin, destination, commodity, stranded_t``.
+        Demand segments with stranded tonnes: ``origin, destination, commodity,
+        allowed_modes, demand_t, stranded_t``.
     scenario
         Name of the scenario (``"baseline"`` when none).
     """
@@ -586,13 +606,14 @@ def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
     for column, metric in (("cost_usd_per_t", "cost_usd_per_t"), ("days", "days"),
                            ("co2_kg_per_t", "co2_kg_per_t")):
         od[column] = _weighted(split, metric, od)
-    od["routes"] = (split.groupby(["origin", "destination", "commodity"]).size()
-                    .reindex(pd.MultiIndex.from_frame(od[["origin", "destination", "commodity"]]))
+    keys = list(OD_KEYS)
+    od["routes"] = (split.groupby(keys).size()
+                    .reindex(pd.MultiIndex.from_frame(od[keys]))
                     .fillna(0).astype(int).to_numpy()) if len(split) else 0
-    od = od[["origin", "destination", "commodity", "demand_t", "delivered_t", "stranded_t",
-             "cost_usd_per_t", "days", "co2_kg_per_t", "routes"]]
-    stranded = od.loc[od["stranded_t"] > 0.5, ["origin", "destination", "commodity",
-                                                "demand_t", "stranded_t"]].reset_index(drop=True)
+    od = od[keys + ["demand_t", "delivered_t", "stranded_t", "cost_usd_per_t", "days",
+                    "co2_kg_per_t", "routes"]]
+    stranded = od.loc[od["stranded_t"] > 0.5, keys + ["demand_t", "stranded_t"]
+                      ].reset_index(drop=True)
     arc_t = np.where(model.is_strand, 0.0, tonnes)
     delivered = float(od["delivered_t"].sum())
     investment = 0.0
@@ -622,7 +643,7 @@ def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
 def _weighted(split: pd.DataFrame, metric: str, od: pd.DataFrame) -> np.ndarray:
     if split.empty:
         return np.full(len(od), np.nan)
-    keys = ["origin", "destination", "commodity"]
+    keys = list(OD_KEYS)
     weighted = (split[metric] * split["t_per_year"]).groupby(
         [split[k] for k in keys]).sum() / split.groupby(keys)["t_per_year"].sum()
     return weighted.reindex(pd.MultiIndex.from_frame(od[keys])).to_numpy()
@@ -634,7 +655,7 @@ def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray) -> list[d
     Each path runs from the group's source sub-node to the sink of one destination; its tonnes
     are the bottleneck flow along it.
     """
-    graph = model.graphs[group.commodity]
+    graph = model.graphs[group.segment]
     flows = np.where(values_mt > _FLOW_TOL_MT, values_mt, 0.0)
     positive = np.flatnonzero(flows)
     if not len(positive):
@@ -678,7 +699,7 @@ def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray) -> list[d
 
 def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float,
               od_index: int) -> dict:
-    graph = model.graphs[group.commodity]
+    graph = model.graphs[group.segment]
     net = model.network
     arcs = group.arcs[np.asarray(path)]
     link_arcs = arcs[graph.kind[arcs] == LINK]
@@ -704,6 +725,7 @@ def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float
     od = model.od.loc[od_row]
     return {
         "origin": od["origin"], "destination": od["destination"], "commodity": od["commodity"],
+        "allowed_modes": od["allowed_modes"],
         "t_per_year": amount_mt * MT, "corridors": ";".join(corridors),
         "countries": ";".join(countries), "modes": ";".join(modes),
         "link_ids": ";".join(link_ids), "km": float(graph.km[arcs].sum()),
@@ -712,16 +734,16 @@ def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float
     }
 
 
-ROUTE_COLUMNS = ["origin", "destination", "commodity", "route", "t_per_year", "share",
-                 "corridors", "countries", "modes", "link_ids", "km", "days", "cost_usd_per_t",
-                 "co2_kg_per_t"]
+ROUTE_COLUMNS = ["origin", "destination", "commodity", "allowed_modes", "route", "t_per_year",
+                 "share", "corridors", "countries", "modes", "link_ids", "km", "days",
+                 "cost_usd_per_t", "co2_kg_per_t"]
 
 
 def _route_table(routes: list[dict], od: pd.DataFrame) -> pd.DataFrame:
     if not routes:
         return pd.DataFrame(columns=ROUTE_COLUMNS)
     table = pd.DataFrame(routes)
-    keys = ["origin", "destination", "commodity"]
+    keys = list(OD_KEYS)
     # the same physical route can appear twice when a cycle was cancelled: merge it
     table = (table.groupby(keys + ["link_ids"], sort=False, as_index=False)
              .agg({"t_per_year": "sum", "corridors": "first", "countries": "first",
@@ -730,7 +752,7 @@ def _route_table(routes: list[dict], od: pd.DataFrame) -> pd.DataFrame:
     table = table[table["t_per_year"] > 0.5].copy()  # drop sub-tonne numerical crumbs
     delivered = table.groupby(keys)["t_per_year"].transform("sum")
     table["share"] = table["t_per_year"] / delivered
-    table = table.sort_values(keys + ["t_per_year"], ascending=[True, True, True, False])
+    table = table.sort_values(keys + ["t_per_year"], ascending=[True] * len(keys) + [False])
     table["route"] = table.groupby(keys).cumcount() + 1
     return table[ROUTE_COLUMNS].reset_index(drop=True)
 

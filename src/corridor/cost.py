@@ -6,13 +6,14 @@ this module only reads them and answers lookups. See ``docs/cost-model.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from corridor.errors import DataError, InvalidOptionError
 from corridor.tables import (
+    ISO3,
     PROVENANCE_COLUMNS,
     SOURCE_COLUMNS,
     Column,
@@ -50,6 +51,12 @@ MODE_COLUMNS = [
     Column("co2_g_per_tkm", "float", required=True, check=non_negative),
     *PROVENANCE_COLUMNS,
 ]
+CUSTOMS_UNION_COLUMNS = [
+    Column("customs_union", required=True),
+    Column("country", required=True,
+           check=lambda v: None if v in ISO3 else f"unknown ISO 3166 alpha-3 code {v!r}"),
+    Column("source_id", required=True),
+]
 TRANSFER_COLUMNS = [
     Column("commodity", required=True),
     Column("kind", required=True, check=one_of(TRANSFER_KINDS)),
@@ -85,6 +92,9 @@ class CostModel:
     modes: pd.DataFrame  # indexed by (commodity, mode)
     transfers: pd.DataFrame
     sources: pd.DataFrame  # indexed by source_id
+    #: ISO3 country -> customs union; a border between two members of one union has no
+    #: customs stop, so it pays no ``border_crossing`` charge (optional customs_unions.csv)
+    customs_unions: dict[str, str] = field(default_factory=dict)
 
     def check_commodity(self, commodity: str) -> str:
         """Return the commodity id or raise InvalidOptionError listing the known ones."""
@@ -96,6 +106,32 @@ class CostModel:
     def allowed_modes(self, commodity: str) -> tuple[str, ...]:
         text = self.commodities.at[self.check_commodity(commodity), "allowed_modes"]
         return tuple(m.strip() for m in text.split(";") if m.strip())
+
+    def restrict_modes(self, commodity: str, modes: str) -> str:
+        """Normalise a demand row's ``allowed_modes`` (``;``-separated) for ``commodity``.
+
+        The result lists the modes in the cost model's order and always keeps ``transfer`` when
+        the commodity may use it (transfer links join terminals to their lines); an empty text
+        means every mode of the commodity and stays empty.
+
+        Raises
+        ------
+        ValueError
+            A mode that does not exist, or that the commodity may not use (the message names
+            the commodity's modes).
+        """
+        wanted = [m.strip() for m in str(modes).split(";") if m.strip()]
+        if not wanted:
+            return ""
+        own = self.allowed_modes(commodity)
+        for mode in wanted:
+            if mode not in MODES:
+                raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(MODES)}")
+            if mode not in own:
+                raise ValueError(f"{commodity} cannot move by {mode}; its modes are "
+                                 f"{', '.join(own)}")
+        keep = set(wanted) | ({"transfer"} & set(own))
+        return ";".join(m for m in MODES if m in keep)
 
     def mode(self, commodity: str, mode: str) -> ModeParams:
         row = self.modes.loc[(commodity, mode)]
@@ -167,4 +203,15 @@ def load_cost_model(folder: Path) -> CostModel:
         modes=modes.set_index(["commodity", "mode"]),
         transfers=transfers,
         sources=sources.set_index("source_id"),
+        customs_unions=_customs_unions(folder / "customs_unions.csv", known_sources),
     )
+
+
+def _customs_unions(path: Path, known_sources: set[str]) -> dict[str, str]:
+    """Country -> customs union from the optional ``customs_unions.csv``."""
+    if not path.is_file():
+        return {}
+    table = read_table(path, CUSTOMS_UNION_COLUMNS)
+    check_references(table, "source_id", known_sources, str(path), "source id")
+    check_unique(table, "country", str(path))
+    return dict(zip(table["country"], table["customs_union"], strict=True))

@@ -31,9 +31,13 @@ DEMAND_COLUMNS = [
     Column("commodity", required=True),
     Column("t_per_year", "float", required=True, check=non_negative),
     Column("year", "int"),
+    Column("allowed_modes"),
     *PROVENANCE_COLUMNS,
     Column("notes"),
 ]
+
+#: What makes one demand segment: rows sharing these are summed before assignment.
+OD_KEYS = ("origin", "destination", "commodity", "allowed_modes")
 
 #: The columns of a demand table, in order (what :func:`load_demand` returns).
 DEMAND_FIELDS = [column.name for column in DEMAND_COLUMNS]
@@ -50,9 +54,12 @@ def load_demand(path: str | Path | None = None, network: Network | None = None) 
     Parameters
     ----------
     path
-        A demand CSV file (``origin, destination, commodity, t_per_year, year, source_id,
-        estimated, estimate_method, notes``), or a folder holding ``baseline.csv``. Its
-        ``sources.csv`` is read from the same folder. Defaults to the shipped baseline.
+        A demand CSV file (``origin, destination, commodity, t_per_year, year, allowed_modes,
+        source_id, estimated, estimate_method, notes``), or a folder holding ``baseline.csv``.
+        Its ``sources.csv`` is read from the same folder. Defaults to the shipped baseline.
+        ``allowed_modes`` (optional, ``;``-separated) keeps a row on some of its commodity's
+        modes, e.g. ``rail;ferry`` for cargo booked on land-bridge rail services; empty means
+        every mode of the commodity.
     network
         The network whose node ids, commodities and sources the rows must refer to. Defaults
         to the shipped network.
@@ -60,14 +67,15 @@ def load_demand(path: str | Path | None = None, network: Network | None = None) 
     Returns
     -------
     pandas.DataFrame
-        One row per demand row, columns as in the file (``t_per_year`` float, ``year`` Int64).
+        One row per demand row, columns as in the file (``t_per_year`` float, ``year`` Int64,
+        ``allowed_modes`` normalised: modes in a fixed order, ``transfer`` kept, "" for all).
 
     Raises
     ------
     DataError
         Naming the file, the 1-based data row and the field: unknown node id, unknown
         commodity, negative or missing tonnes, missing or unknown source, origin equal to
-        destination.
+        destination, a mode the commodity may not use.
     """
     file = Path(path) if path is not None else default_demand_path()
     if file.is_dir():
@@ -87,6 +95,7 @@ def load_demand(path: str | Path | None = None, network: Network | None = None) 
     for end in ("origin", "destination"):
         _check_nodes(table, end, net, label)
     check_references(table, "commodity", set(net.costs.commodities.index), label, "commodity")
+    table["allowed_modes"] = _allowed_modes(table, net, label)
     for row_number, (a, b) in enumerate(zip(table["origin"], table["destination"], strict=True),
                                         start=1):
         if a == b:
@@ -94,6 +103,18 @@ def load_demand(path: str | Path | None = None, network: Network | None = None) 
                             row=row_number, field="destination")
     table["year"] = table["year"].astype("Int64")
     return table[DEMAND_FIELDS + [c for c in table.columns if c not in DEMAND_FIELDS]]
+
+
+def _allowed_modes(table: pd.DataFrame, network: Network, label: str) -> list[str]:
+    """Each row's ``allowed_modes``, normalised; a bad mode names its row and field."""
+    out = []
+    for row_number, (commodity, modes) in enumerate(
+            zip(table["commodity"], table["allowed_modes"].fillna(""), strict=True), start=1):
+        try:
+            out.append(network.costs.restrict_modes(commodity, modes))
+        except ValueError as exc:
+            raise DataError(str(exc), file=label, row=row_number, field="allowed_modes") from None
+    return out
 
 
 def _check_nodes(table: pd.DataFrame, field: str, network: Network, label: str) -> None:
@@ -114,7 +135,7 @@ def _check_nodes(table: pd.DataFrame, field: str, network: Network, label: str) 
 
 
 def aggregate_od(demand: pd.DataFrame) -> pd.DataFrame:
-    """Sum demand rows that share origin, destination and commodity.
+    """Sum demand rows that share origin, destination, commodity and allowed modes.
 
     Parameters
     ----------
@@ -124,14 +145,16 @@ def aggregate_od(demand: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``origin, destination, commodity, t_per_year`` (one row per OD pair and
-        commodity, in first-seen order; rows with zero tonnes are kept).
+        Columns ``origin, destination, commodity, allowed_modes, t_per_year`` (one row per
+        demand segment, in first-seen order; rows with zero tonnes are kept; ``allowed_modes``
+        is "" when the segment may use every mode of its commodity).
     """
     if demand.empty:
-        return pd.DataFrame({"origin": pd.Series(dtype=str), "destination": pd.Series(dtype=str),
-                             "commodity": pd.Series(dtype=str),
-                             "t_per_year": pd.Series(dtype=float)})
-    grouped = (demand.groupby(["origin", "destination", "commodity"], sort=False)["t_per_year"]
-               .sum().reset_index())
+        return pd.DataFrame({key: pd.Series(dtype=str) for key in OD_KEYS}
+                            | {"t_per_year": pd.Series(dtype=float)})
+    if "allowed_modes" not in demand:
+        demand = demand.assign(allowed_modes="")
+    demand = demand.assign(allowed_modes=demand["allowed_modes"].fillna("").astype(str))
+    grouped = (demand.groupby(list(OD_KEYS), sort=False)["t_per_year"].sum().reset_index())
     grouped["t_per_year"] = grouped["t_per_year"].astype(float)
     return grouped

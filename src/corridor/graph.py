@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy.sparse import csr_matrix
 
+from corridor.errors import InvalidOptionError
 from corridor.network import Network
 
 LINK, TRANSFER, ACCESS, EGRESS, SPLIT = 0, 1, 2, 3, 4
@@ -112,7 +113,7 @@ class CompiledGraph:
         return ok
 
 
-def compile_graph(network: Network, commodity: str) -> CompiledGraph:
+def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> CompiledGraph:
     """Build the layered arc arrays of ``network`` for one commodity.
 
     Only links in ``operating`` status whose mode the commodity may use are kept. Optional link
@@ -125,6 +126,9 @@ def compile_graph(network: Network, commodity: str) -> CompiledGraph:
         A loaded network.
     commodity
         A commodity id of the cost model.
+    allowed_modes
+        Optional ``;``-separated subset of the commodity's modes (a demand segment held to,
+        say, rail and ferry); empty means every mode of the commodity.
 
     Returns
     -------
@@ -132,13 +136,17 @@ def compile_graph(network: Network, commodity: str) -> CompiledGraph:
     """
     costs = network.costs
     costs.check_commodity(commodity)
-    allowed_modes = set(costs.allowed_modes(commodity))
-    modes = tuple(sorted(allowed_modes))
+    try:
+        restricted = costs.restrict_modes(commodity, allowed_modes)
+    except ValueError as exc:
+        raise InvalidOptionError(f"allowed modes: {exc}") from None
+    usable_modes = set(restricted.split(";") if restricted else costs.allowed_modes(commodity))
+    modes = tuple(sorted(usable_modes))
     links, nodes = network.links, network.nodes
     node_ids = nodes.index.to_numpy()
     node_country = nodes["country"].to_numpy()
 
-    usable = ((links["status"] == "operating") & links["mode"].isin(allowed_modes)).to_numpy()
+    usable = ((links["status"] == "operating") & links["mode"].isin(usable_modes)).to_numpy()
     link_rows = np.flatnonzero(usable)
     sel = links.iloc[link_rows]
     n_links = len(sel)
@@ -184,9 +192,13 @@ def compile_graph(network: Network, commodity: str) -> CompiledGraph:
     cost[is_transfer], days[is_transfer], co2[is_transfer] = (handling.cost_usd_per_t,
                                                               handling.time_days, 0.0)
     crosses = node_country[a] != node_country[b]
-    for m in set(mode[crosses]):
+    # no customs stop between two members of one customs union (EU, EAEU): no charge there
+    union = np.array([costs.customs_unions.get(c, "") for c in pd.unique(node_country)],
+                     dtype=object)[pd.factorize(node_country)[0]]
+    customs = crosses & ~((union[a] == union[b]) & (union[a] != ""))
+    for m in set(mode[customs]):
         charge = costs.charge(commodity, "border_crossing", m)
-        pick = crosses & (mode == m)
+        pick = customs & (mode == m)
         cost[pick] += charge.cost_usd_per_t
         days[pick] += charge.time_days
     days += np.nan_to_num(sel["border_delay_days"].to_numpy(dtype=float, na_value=np.nan))

@@ -37,8 +37,8 @@ _SELECTORS = {
 _LINK_FIELDS = {c.name: c for c in LINK_COLUMNS}
 _DEMAND_FILTERS = ("origin", "destination", "commodity", "origin_country",
                    "destination_country")
-_DEMAND_ROW = ("origin", "destination", "commodity", "t_per_year", "year", "source_id",
-               "estimated", "estimate_method", "notes")
+_DEMAND_ROW = ("origin", "destination", "commodity", "t_per_year", "year", "allowed_modes",
+               "source_id", "estimated", "estimate_method", "notes")
 
 
 @dataclass(frozen=True)
@@ -553,9 +553,15 @@ def _demand(action, links, nodes, table, network, sources, notes):
                                                   list(network.costs.commodities.index)))
     if params["origin"] == params["destination"]:
         raise _fail(action, "destination", "origin and destination are the same node")
+    try:
+        allowed_modes = network.costs.restrict_modes(params["commodity"],
+                                                     params.get("allowed_modes") or "")
+    except ValueError as exc:
+        raise _fail(action, "allowed_modes", str(exc)) from None
     row = {name: params.get(name, "") for name in _DEMAND_ROW}
     row["t_per_year"] = float(params["t_per_year"])
     row["year"] = params.get("year")
+    row["allowed_modes"] = allowed_modes
     # source_id must stay an id; the free-text source goes into the notes with the assumption
     row["source_id"] = params.get("source_id") or ""
     row["notes"] = params.get("notes") or "; ".join(

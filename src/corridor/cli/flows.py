@@ -50,6 +50,8 @@ def _usd(amount: float) -> str:
 
 
 def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
+    from corridor.assign import segment_label
+
     t = result.totals
     console.print(
         f"[bold]Scenario {result.scenario}[/]: demand {_mt(t['demand_t'])} Mt, delivered "
@@ -68,12 +70,14 @@ def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
     split = result.route_split
     for row in result.od.itertuples(index=False):
         routes = split[(split["origin"] == row.origin) & (split["destination"] == row.destination)
-                       & (split["commodity"] == row.commodity)]
+                       & (split["commodity"] == row.commodity)
+                       & (split["allowed_modes"] == row.allowed_modes)]
         main = ""
         if len(routes):
             best = routes.iloc[0]
             main = f"{best['corridors'] or '-'} via {best['countries']} ({best['share']:.0%})"
-        od.add_row(row.origin, row.destination, row.commodity, _mt(row.demand_t),
+        od.add_row(row.origin, row.destination,
+                   segment_label(row.commodity, row.allowed_modes), _mt(row.demand_t),
                    _mt(row.delivered_t), _mt(row.stranded_t),
                    "" if pd.isna(row.cost_usd_per_t) else f"{row.cost_usd_per_t:,.1f}",
                    "" if pd.isna(row.days) else f"{row.days:.1f}", main,

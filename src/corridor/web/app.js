@@ -207,6 +207,8 @@ async function submitRoute(event) {
   });
   const avoid = avoidList();
   if (avoid.length) params.set("avoid", avoid.join(","));
+  const avoidModes = [...document.querySelectorAll("#avoid-modes input:checked")].map((i) => i.value);
+  if (avoidModes.length) params.set("avoid_modes", avoidModes.join(","));
   $("route-error").textContent = "";
   $("route-list").innerHTML = '<p class="muted">routing…</p>';
   $("route-submit").disabled = true;
@@ -271,7 +273,7 @@ async function showFlows() {
     const data = await api(`/api/flows?scenario=${encodeURIComponent(name)}`);
     const t = data.totals;
     const stranded = data.stranded.slice(0, 8).map((s) => `<tr><td>${esc(s.origin)} → ${esc(s.destination)}</td>`
-      + `<td>${esc(s.commodity)}</td><td class="num">${fmt(s.stranded_t / 1e6, 2)}</td></tr>`).join("");
+      + `<td>${esc(s.commodity)}${s.allowed_modes ? ` (${esc(s.allowed_modes)})` : ""}</td><td class="num">${fmt(s.stranded_t / 1e6, 2)}</td></tr>`).join("");
     const saturated = data.saturated.slice(0, 8).map((s) => `<tr><td>${esc(s.link_id)}</td><td>${esc(s.mode)}</td>`
       + `<td class="num">${fmt(s.flow_t_per_year / 1e6, 2)}</td><td class="num">${fmt(s.shadow_price_usd_per_t, 1)}</td></tr>`).join("");
     $("flows-summary").innerHTML = `<div class="cards" id="flows-cards">`
