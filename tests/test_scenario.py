@@ -15,6 +15,7 @@ from corridor.scenario import (
     apply_scenario,
     list_scenarios,
     load_scenario,
+    parse_scenario,
     scenario_folder,
 )
 from tests.conftest import FIXTURES
@@ -205,6 +206,23 @@ def test_an_added_demand_row_can_be_held_to_some_modes(tiny, demand, tmp_path: P
     assert (added["t_per_year"], added["allowed_modes"]) == (5000.0, "rail;ferry;transfer")
     od = assign(tiny, demand, load_scenario(path)).od
     assert len(od.query("origin == 'a' and destination == 'z'")) == 2  # two segments
+
+
+def test_parsed_data_inherits_like_a_file(tiny, demand) -> None:
+    import tomllib
+
+    folder = FLOWS / "scenarios"
+    data = tomllib.loads((folder / "child.toml").read_text(encoding="utf-8"))
+    parsed = parse_scenario(data, "request body", folder)
+    from_file = load_scenario(folder / "child.toml")
+    assert parsed.name == "posted" and parsed.parent is not None
+    assert [a.kind for a in parsed.all_actions()] == [a.kind for a in from_file.all_actions()]
+    _, table = apply_scenario(tiny, parsed, demand)
+    _, expected = apply_scenario(tiny, from_file, demand)
+    pd.testing.assert_frame_equal(table, expected)
+    with pytest.raises(DataError) as info:
+        parse_scenario({"close": [{"lnk": "ab", "assumption": "x"}]}, "request body", folder)
+    assert (info.value.file, info.value.field) == ("request body", "close[1].lnk")
 
 
 def test_inheritance_cycles_and_unknown_names(tmp_path: Path) -> None:

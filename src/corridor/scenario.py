@@ -175,6 +175,27 @@ def _locate(name_or_path: str | Path, near: Path | None) -> Path:
     raise DataError(f"unknown scenario {text!r}; built-ins are {', '.join(known)}.{hint}")
 
 
+def parse_scenario(data: dict, label: str = "request body",
+                   folder: Path | None = None) -> Scenario:
+    """Check a scenario given as data in the structure of the TOML files (e.g. posted JSON).
+
+    Parameters
+    ----------
+    data
+        What ``tomllib`` would return for a scenario file.
+    label
+        How errors name the input (in place of a file name).
+    folder
+        Where ``inherits`` names are looked up first (then the built-ins).
+
+    Raises
+    ------
+    DataError
+        As :func:`load_scenario`, naming ``label`` and the key.
+    """
+    return _build(data, label, folder, "posted", ())
+
+
 def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
     label = str(path)
     if path.resolve() in seen:
@@ -185,6 +206,11 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"invalid TOML: {exc}", file=label) from None
+    return _build(data, label, path.parent, path.stem, seen + (path.resolve(),))
+
+
+def _build(data: dict, label: str, near: Path | None, stem: str,
+           seen: tuple[Path, ...]) -> Scenario:
     _check_keys(data, _TOP_KEYS, label, "")
     for key in ("name", "title", "description", "inherits"):
         if key in data and not isinstance(data[key], str):
@@ -194,7 +220,7 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
         raise DataError(f"must be a year (integer), got {year!r}", file=label, field="year")
     parent = None
     if data.get("inherits"):
-        parent = _load(_locate(data["inherits"], path.parent), seen + (path.resolve(),))
+        parent = _load(_locate(data["inherits"], near), seen)
     actions = []
     for kind in ACTION_KINDS:
         for i, table in enumerate(_tables(data, kind, label), start=1):
@@ -208,7 +234,7 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
             if not str(table.get(name, "")).strip():
                 raise DataError("value is missing", file=label, field=f"{key}.{name}")
         sources.append({k: str(table.get(k, "")) for k in allowed_source})
-    return Scenario(name=data.get("name") or path.stem, title=data.get("title", ""),
+    return Scenario(name=data.get("name") or stem, title=data.get("title", ""),
                     description=data.get("description", ""), file=label, actions=actions,
                     parent=parent, sources=sources, year=year)
 

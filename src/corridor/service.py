@@ -21,7 +21,6 @@ import hashlib
 import json
 import math
 import re
-import tempfile
 import threading
 from collections.abc import Callable
 from importlib import resources
@@ -386,24 +385,15 @@ class Engine:
         body = {"name": "posted", **body}
         text = scenario_toml(body)
         key = "posted:" + hashlib.sha256(text.encode()).hexdigest()
-        return self._flows_payload(self._cached(key, lambda: self._run_toml(text, parent)),
-                                   top)
+        return self._flows_payload(self._cached(key, lambda: self._run_posted(body)), top)
 
-    def _run_toml(self, text: str, parent: str | None) -> Any:
-        from corridor.scenario import load_scenario
+    def _run_posted(self, body: dict) -> Any:
+        from corridor.scenario import parse_scenario, scenario_folder
 
         assign = _module("corridor.assign")
-        with tempfile.TemporaryDirectory(prefix="corridor-scenario-") as folder:
-            path = Path(folder) / "posted.toml"
-            path.write_text(text, encoding="utf-8")
-            if parent is not None:
-                for source in self._scenario_files():
-                    (Path(folder) / source.name).write_bytes(source.read_bytes())
-            scenario = load_scenario(path)
-            for action in scenario.all_actions():
-                object.__setattr__(action, "file", "request body")
-            scenario.file = "request body"
-            return assign.assign(self.network, self.demand(), scenario)
+        scenario = parse_scenario(body, "request body",
+                                  self._scenario_folder or scenario_folder())
+        return assign.assign(self.network, self.demand(), scenario)
 
     def compare(self, base: str, other: str) -> dict:
         """Totals of two scenarios, their differences (other − base) and what moved.
