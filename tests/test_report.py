@@ -16,6 +16,7 @@ from corridor.report import (
     build_map,
     build_report,
     hbar_chart,
+    new_bottlenecks,
     stacked_chart,
     write_report,
 )
@@ -77,6 +78,23 @@ def test_report_headline_and_summary(tiny: corridor.Network, demand) -> None:
     cost = next(c for c in data.summary if c["label"] == "Transport cost")
     assert cost["delta"].startswith("+") and cost["cls"] == "worse"
     assert not any(c["id"] == "chart-critical" for c in data.charts)
+
+
+def test_new_bottlenecks_name_the_link_and_its_shadow_price(tiny: corridor.Network,
+                                                            demand) -> None:
+    import dataclasses
+
+    from corridor.assign import assign
+
+    base = assign(tiny, demand)
+    links = tiny.links.copy()
+    links.loc["ob", "capacity_t_per_year"] = 3e6  # below the 5 Mt of crude that wants it
+    tight = assign(dataclasses.replace(tiny, links=links), demand)
+    (line,) = new_bottlenecks(base, tight)
+    price = tight.link_flows.at["ob", "shadow_price_usd_per_t"]
+    assert price > 0
+    assert line.startswith("Oilfield–Bravo (oil_pipeline") and f"{price:,.0f} USD" in line
+    assert new_bottlenecks(tight, tight) == []
 
 
 def test_baseline_report_without_comparison(tiny: corridor.Network, demand,

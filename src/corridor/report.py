@@ -379,7 +379,24 @@ def headline(result: Any, base: Any | None) -> list[str]:
                          for r in gains.head(4).itertuples())
         lines.append(f"Crude oil: {lost or 'no corridor loses'}; diverted crude goes to "
                      f"{took or 'no other outlet (it is stranded)'}.")
+    bottlenecks = new_bottlenecks(base, result)
+    if bottlenecks:
+        lines.append("Now at capacity: " + "; ".join(bottlenecks) + ".")
     return lines
+
+
+def new_bottlenecks(base: Any, other: Any, top: int = 3) -> list[str]:
+    """Links saturated in ``other`` but not in ``base``, dearest shadow price first, as text."""
+    net = other.network
+    names = net.nodes["name"] if net is not None else None
+    fresh = other.saturated[~other.saturated.index.isin(base.saturated.index)].head(top)
+    out = []
+    for link_id, row in fresh.iterrows():
+        ends = (f"{names[row['from_node_id']]}–{names[row['to_node_id']]}" if names is not None
+                else link_id)
+        out.append(f"{ends} ({row['mode']}: each extra tonne of yearly capacity would save "
+                   f"{row['shadow_price_usd_per_t']:,.0f} USD)")
+    return out
 
 
 def _flow_sections(data: ReportData, result: Any, base: Any | None, network: Network,
