@@ -356,10 +356,10 @@ def test_scenario_results_are_computed_once_under_concurrency(
     real = corridor.assign.assign
     calls: list[str] = []
 
-    def slow_assign(network, demand, scenario=None):
+    def slow_assign(network, demand, scenario=None, time_limit_s=None):
         calls.append(getattr(scenario, "name", "baseline"))
         time.sleep(0.05)
-        return real(network, demand, scenario)
+        return real(network, demand, scenario, time_limit_s)
 
     monkeypatch.setattr(corridor.assign, "assign", slow_assign)
     engine = Engine(tiny, load_demand(FLOWS / "demand.csv", network=tiny), FLOWS / "scenarios")
@@ -369,3 +369,106 @@ def test_scenario_results_are_computed_once_under_concurrency(
     for i in range(SCENARIO_CACHE_SIZE + 1):  # the cache is bounded (LRU)
         engine._cached(f"k{i}", lambda i=i: i)
     assert len(engine._cache) == SCENARIO_CACHE_SIZE
+
+
+# -- hostile clients ----------------------------------------------------------------------------
+
+
+def test_internal_faults_are_not_echoed(tiny: corridor.Network,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from corridor.service import Engine
+
+    def broken(self, name: str, top: int = 50) -> dict:
+        raise ValueError("secret /srv/corridor/internal detail")
+
+    monkeypatch.setattr(Engine, "flows", broken)
+    app = create_app(tiny, load_demand(FLOWS / "demand.csv", network=tiny), FLOWS / "scenarios")
+    response = TestClient(app, raise_server_exceptions=False).get("/api/flows")
+    body = _error(response, 500, "internal")
+    assert "secret" not in response.text and "ValueError" not in response.text
+    assert "log" in body["message"]
+
+
+def test_a_full_queue_answers_503_and_a_greedy_client_429(
+        tiny: corridor.Network, monkeypatch: pytest.MonkeyPatch) -> None:
+    import corridor.service as service
+
+    demand = load_demand(FLOWS / "demand.csv", network=tiny)
+    monkeypatch.setitem(service.MAX_WAITING, "heavy", 0)  # nobody may wait: always full
+    with TestClient(create_app(tiny, demand, FLOWS / "scenarios")) as client:
+        response = client.get("/api/flows")
+        _error(response, 503, "busy")
+        assert response.headers["Retry-After"] == str(service.RETRY_AFTER_S)
+        assert client.get("/api/route", params={"origin": "a", "destination": "z"}
+                          ).status_code == 200  # routing has its own queue
+    monkeypatch.setitem(service.MAX_WAITING, "heavy", 8)
+    monkeypatch.setattr(service, "MAX_HEAVY_PER_CLIENT", 0)
+    with TestClient(create_app(tiny, demand, FLOWS / "scenarios")) as client:
+        response = client.post("/api/scenarios/run", json={"title": "x"})
+        _error(response, 429, "too_many_requests")
+        assert int(response.headers["Retry-After"]) > 0
+
+
+def test_concurrent_expensive_requests_of_one_client_are_bounded(
+        tiny: corridor.Network, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import corridor.assign
+    import corridor.service as service
+
+    real = corridor.assign.assign
+
+    def slow(network, demand, scenario=None, time_limit_s=None):
+        time.sleep(0.4)
+        return real(network, demand, scenario, time_limit_s)
+
+    monkeypatch.setattr(corridor.assign, "assign", slow)
+    monkeypatch.setattr(service, "MAX_HEAVY_PER_CLIENT", 2)
+    demand = load_demand(FLOWS / "demand.csv", network=tiny)
+    with TestClient(create_app(tiny, demand, FLOWS / "scenarios")) as client:
+        bodies = [{"demand": [{"factor": 1 + i / 10, "assumption": "x"}]} for i in range(5)]
+        with ThreadPoolExecutor(5) as pool:
+            codes = list(pool.map(lambda b: client.post("/api/scenarios/run",
+                                                        json=b).status_code, bodies))
+    assert codes.count(200) >= 2 and codes.count(429) >= 1, codes
+    assert set(codes) <= {200, 429}
+
+
+def test_work_over_its_time_budget_answers_503(tiny: corridor.Network) -> None:
+    demand = load_demand(FLOWS / "demand.csv", network=tiny)
+    client = TestClient(create_app(tiny, demand, FLOWS / "scenarios", budget_s=1e-9))
+    for response in (client.get("/api/flows"), client.get("/api/critical"),
+                     client.post("/api/scenarios/run", json={"title": "t"})):
+        body = _error(response, 503, "time_limit")
+        assert "time budget" in body["message"] and "Retry-After" in response.headers
+
+
+def test_titles_do_not_split_the_cache_of_posted_scenarios(client: TestClient) -> None:
+    engine = client.app.state.engine
+    before = len(engine._cache)
+    change = [{"corridor": "Pipe", "assumption": "x"}]
+    for title in ("one", "two", "three"):
+        assert client.post("/api/scenarios/run", json={"title": title, "close": change}
+                           ).status_code == 200
+    assert len(engine._cache) <= before + 1
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"year": 10 ** 400}, "year"),
+    ({"demand": [{"origin": "a", "destination": "z", "commodity": "container",
+                  "t_per_year": 5, "year": "soon", "assumption": "x"}]}, "demand[1].year"),
+    ({"multiply_cost": [{"mode": "rail", "factor": 1e308, "assumption": "x"}]},
+     "multiply_cost[1].factor"),
+    ({"multiply_cost": [{"mode": "rail", "factor": 10 ** 400, "assumption": "x"}]},
+     "multiply_cost[1].factor"),
+    ({"add_link": [{"link_id": "n", "from_node_id": "a", "to_node_id": "z", "directed": 0,
+                    "mode": "road", "length_km": 1e308, "source_id": "hand",
+                    "assumption": "x"}]}, "add_link[1].length_km"),
+    ({"scale_capacity": [{"link": "ab", "capacity_t_per_year": 1e300, "assumption": "x"}]},
+     "scale_capacity[1].capacity_t_per_year"),
+])
+def test_posted_numbers_out_of_range_are_422_naming_the_field(client: TestClient, body: dict,
+                                                              field: str) -> None:
+    response = client.post("/api/scenarios/run", json=body)
+    error = _error(response, 422, "data_error")
+    assert error["field"] == field

@@ -34,6 +34,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,15 +46,19 @@ from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
 from corridor.demand import OD_KEYS, aggregate_od
-from corridor.errors import InvalidOptionError
+from corridor.errors import InvalidOptionError, TimeLimitError
 from corridor.graph import LINK, CompiledGraph, compile_graph
 from corridor.network import Network
+from corridor.outputs import write_tables
 
 MT = 1e6  # LP flow unit: a million tonnes
 STRANDED_FLOOR_USD_PER_T = 1_000.0
 PENALTY_FACTOR = 10.0
 TIE_BREAK_USD_PER_T = 1e-3  # on every arc: rules out zero-cost cycles (transfer loops)
 SATURATED_UTILISATION = 0.999
+#: The files :meth:`FlowResult.to_csv` writes.
+CSV_FILES = ("link_flows.csv", "link_flows_by_commodity.csv", "od.csv", "route_split.csv",
+             "stranded.csv", "totals.csv")
 _FLOW_TOL_MT = 1e-9  # 1 kg/yr: flows below are numerical noise
 
 
@@ -368,17 +374,35 @@ def new_highs() -> highspy.Highs:
     return h
 
 
-def solve_model(h: highspy.Highs) -> tuple[np.ndarray, np.ndarray]:
+def solve_model(h: highspy.Highs, deadline: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Run HiGHS and return (column values, row duals).
+
+    Parameters
+    ----------
+    h
+        A HiGHS instance holding the LP.
+    deadline
+        A :func:`time.monotonic` instant by which the solve must end (None: no limit).
 
     Raises
     ------
+    TimeLimitError
+        The deadline passed before or during the solve.
     RuntimeError
-        If HiGHS does not reach an optimum (the LP is always feasible by construction, so this
-        signals a numerical failure).
+        If HiGHS does not reach an optimum otherwise (the LP is always feasible by
+        construction, so this signals a numerical failure).
     """
+    if deadline is None:
+        h.setOptionValue("time_limit", highspy.kHighsInf)
+    else:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeLimitError("the assignment did not finish within its time budget")
+        h.setOptionValue("time_limit", float(remaining))
     h.run()
     status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kTimeLimit:
+        raise TimeLimitError("the assignment did not finish within its time budget")
     if status != highspy.HighsModelStatus.kOptimal and h.getNumCol() > 0:
         raise RuntimeError(f"HiGHS did not solve the assignment: {h.modelStatusToString(status)}")
     solution = h.getSolution()
@@ -458,22 +482,22 @@ class FlowResult:
         return json.dumps(_json_clean(self.to_dict()), ensure_ascii=False, indent=2, default=str)
 
     def csv_tables(self) -> dict[str, pd.DataFrame]:
-        """The tables to export, by file name."""
+        """The tables to export, by file name (the names are :data:`CSV_FILES`)."""
         totals = pd.DataFrame([{"metric": k, "value": v} for k, v in self.totals.items()])
-        return {"link_flows.csv": self.link_flows.reset_index(),
-                "link_flows_by_commodity.csv": self.link_flows_by_commodity,
-                "od.csv": self.od, "route_split.csv": self.route_split,
-                "stranded.csv": self.stranded, "totals.csv": totals}
+        tables = {"link_flows.csv": self.link_flows.reset_index(),
+                  "link_flows_by_commodity.csv": self.link_flows_by_commodity,
+                  "od.csv": self.od, "route_split.csv": self.route_split,
+                  "stranded.csv": self.stranded, "totals.csv": totals}
+        return {name: tables[name] for name in CSV_FILES}
 
-    def to_csv(self, folder: str | Path) -> list[Path]:
-        """Write :meth:`csv_tables` into ``folder``; returns the paths written."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = []
-        for name, table in self.csv_tables().items():
-            table.to_csv(folder / name, index=False)
-            paths.append(folder / name)
-        return paths
+    def to_csv(self, folder: str | Path, inputs: Iterable[str | Path] = ()) -> list[Path]:
+        """Write :meth:`csv_tables` into ``folder``; returns the paths written.
+
+        Each file is written atomically and never over one of ``inputs`` or the network's own
+        files (see :func:`corridor.outputs.write_tables`).
+        """
+        protected = list(inputs) + (self.network.input_files() if self.network else [])
+        return write_tables(folder, self.csv_tables(), protected)
 
 
 def _json_clean(value: object) -> object:
@@ -488,7 +512,8 @@ def _json_clean(value: object) -> object:
     return value
 
 
-def assign(network: Network, demand: pd.DataFrame, scenario: object = None) -> FlowResult:
+def assign(network: Network, demand: pd.DataFrame, scenario: object = None,
+           time_limit_s: float | None = None) -> FlowResult:
     """Assign yearly demand to the network at least generalised cost, within link capacities.
 
     Parameters
@@ -500,10 +525,17 @@ def assign(network: Network, demand: pd.DataFrame, scenario: object = None) -> F
     scenario
         ``None`` (the network as given), a :class:`corridor.scenario.Scenario`, or the name or
         path of a scenario file; it is applied to copies of ``network`` and ``demand``.
+    time_limit_s
+        Wall-clock budget for building and solving the LP (None: no limit).
 
     Returns
     -------
     FlowResult
+
+    Raises
+    ------
+    TimeLimitError
+        The budget ran out.
 
     Examples
     --------
@@ -512,6 +544,7 @@ def assign(network: Network, demand: pd.DataFrame, scenario: object = None) -> F
     >>> result.totals["stranded_t"] > 0
     True
     """
+    deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
     name = "baseline"
     if scenario is not None:
         from corridor.scenario import Scenario, apply_scenario, load_scenario
@@ -522,7 +555,7 @@ def assign(network: Network, demand: pd.DataFrame, scenario: object = None) -> F
         name = scenario.name
     model = FlowModel(network, demand)
     h = model.highs()
-    values, duals = solve_model(h)
+    values, duals = solve_model(h, deadline)
     return build_result(model, values, duals, name)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from corridor import limits
 from corridor.errors import DataError, InvalidOptionError
 from corridor.tables import (
     ISO3,
@@ -20,13 +21,14 @@ from corridor.tables import (
     check_estimates,
     check_references,
     check_unique,
-    non_negative,
     one_of,
-    positive,
     read_table,
 )
 
 MODES = ("rail", "road", "sea", "ferry", "oil_pipeline", "gas_pipeline", "transfer")
+#: The files of a cost model folder (``customs_unions.csv`` is optional).
+COST_FILES = ("commodities.csv", "modes.csv", "transfers.csv", "sources.csv",
+              "customs_unions.csv")
 TRANSFER_KINDS = ("gauge_change", "mode_change", "border_crossing")
 
 
@@ -39,16 +41,16 @@ COMMODITY_COLUMNS = [
     Column("commodity", required=True),
     Column("name", required=True),
     Column("allowed_modes", required=True, check=_modes),
-    Column("t_per_teu", "float", check=positive),
-    Column("value_usd_per_t", "float", check=positive),
+    Column("t_per_teu", "float", allowed=limits.T_PER_TEU),
+    Column("value_usd_per_t", "float", allowed=limits.VALUE_USD_PER_T),
     *PROVENANCE_COLUMNS,
 ]
 MODE_COLUMNS = [
     Column("commodity", required=True),
     Column("mode", required=True, check=one_of(MODES)),
-    Column("tariff_usd_per_tkm", "float", required=True, check=non_negative),
-    Column("speed_km_per_day", "float", required=True, check=positive),
-    Column("co2_g_per_tkm", "float", required=True, check=non_negative),
+    Column("tariff_usd_per_tkm", "float", required=True, allowed=limits.USD_PER_TKM),
+    Column("speed_km_per_day", "float", required=True, allowed=limits.SPEED_KM_PER_DAY),
+    Column("co2_g_per_tkm", "float", required=True, allowed=limits.CO2_G_PER_TKM),
     *PROVENANCE_COLUMNS,
 ]
 CUSTOMS_UNION_COLUMNS = [
@@ -61,8 +63,8 @@ TRANSFER_COLUMNS = [
     Column("commodity", required=True),
     Column("kind", required=True, check=one_of(TRANSFER_KINDS)),
     Column("mode", check=one_of(MODES)),
-    Column("cost_usd_per_t", "float", required=True, check=non_negative),
-    Column("time_days", "float", required=True, check=non_negative),
+    Column("cost_usd_per_t", "float", required=True, allowed=limits.USD_PER_T),
+    Column("time_days", "float", required=True, allowed=limits.DAYS),
     *PROVENANCE_COLUMNS,
 ]
 
@@ -95,6 +97,7 @@ class CostModel:
     #: ISO3 country -> customs union; a border between two members of one union has no
     #: customs stop, so it pays no ``border_crossing`` charge (optional customs_unions.csv)
     customs_unions: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None  # the folder it was read from
 
     def check_commodity(self, commodity: str) -> str:
         """Return the commodity id or raise InvalidOptionError listing the known ones."""
@@ -204,6 +207,7 @@ def load_cost_model(folder: Path) -> CostModel:
         transfers=transfers,
         sources=sources.set_index("source_id"),
         customs_unions=_customs_unions(folder / "customs_unions.csv", known_sources),
+        path=folder,
     )
 
 

@@ -38,11 +38,11 @@ class Reoptimiser:
         The assignment LP.
     """
 
-    def __init__(self, model: FlowModel) -> None:
+    def __init__(self, model: FlowModel, deadline: float | None = None) -> None:
         self.model = model
         self.arrays = model.arrays()
         self.h = highs_from_arrays(self.arrays)
-        self.base_values, _ = solve_model(self.h)
+        self.base_values, _ = solve_model(self.h, deadline)
         self.basis = self.h.getBasis()
         self.n_groups = len(model.groups)
 
@@ -55,18 +55,20 @@ class Reoptimiser:
         return {"is_strand": m.is_strand, "money": m.col_money, "generalised": m.col_cost,
                 "group": m.col_group, "n_groups": np.array(self.n_groups)}
 
-    def close(self, cols: np.ndarray, method: str = "warm") -> np.ndarray:
+    def close(self, cols: np.ndarray, method: str = "warm",
+              deadline: float | None = None) -> np.ndarray:
         """Column values of the optimum with ``cols`` forced to zero."""
         if method == "cold":
             arrays = dict(self.arrays)
             arrays["upper"] = arrays["upper"].copy()
             arrays["upper"][cols] = 0.0
-            values, _ = solve_model(highs_from_arrays(arrays))
+            values, _ = solve_model(highs_from_arrays(arrays), deadline)
             return values
-        return _close_warm(self.h, self.basis, self.arrays, cols)
+        return _close_warm(self.h, self.basis, self.arrays, cols, deadline)
 
 
-def _close_warm(h, basis, arrays: dict[str, np.ndarray], cols: np.ndarray) -> np.ndarray:
+def _close_warm(h, basis, arrays: dict[str, np.ndarray], cols: np.ndarray,
+                deadline: float | None = None) -> np.ndarray:
     cols = np.asarray(cols, dtype=np.int32)
     if not len(cols):
         return np.asarray(h.getSolution().col_value)
@@ -74,7 +76,7 @@ def _close_warm(h, basis, arrays: dict[str, np.ndarray], cols: np.ndarray) -> np
     h.changeColsBounds(len(cols), cols, zeros, zeros)
     h.setBasis(basis)
     try:
-        values, _ = solve_model(h)
+        values, _ = solve_model(h, deadline)
     finally:
         upper = arrays["upper"][cols]
         upper = np.where(np.isinf(upper), highspy.kHighsInf, upper)
@@ -127,7 +129,7 @@ def _worker(arrays: dict[str, np.ndarray], measures: dict[str, np.ndarray],
 
 
 def run_closures(reopt: Reoptimiser, jobs: list[np.ndarray], method: str = "warm",
-                 workers: int = 1) -> list[dict[str, object]]:
+                 workers: int = 1, deadline: float | None = None) -> list[dict[str, object]]:
     """Re-solve once per closure (a set of columns) and measure each optimum.
 
     Parameters
@@ -140,6 +142,9 @@ def run_closures(reopt: Reoptimiser, jobs: list[np.ndarray], method: str = "warm
         ``"warm"`` (shared instance, bounds changed, basis reused) or ``"cold"``.
     workers
         Processes to use (warm method only); 1 runs in this process.
+    deadline
+        A :func:`time.monotonic` instant by which every re-solve must end (one process only;
+        worker processes are not interrupted).
 
     Returns
     -------
@@ -149,7 +154,7 @@ def run_closures(reopt: Reoptimiser, jobs: list[np.ndarray], method: str = "warm
     if method not in METHODS:
         raise InvalidOptionError(f"method must be one of {', '.join(METHODS)}")
     if workers <= 1 or method == "cold" or len(jobs) < 2:
-        return [reopt.measure(reopt.close(cols, method)) for cols in jobs]
+        return [reopt.measure(reopt.close(cols, method, deadline)) for cols in jobs]
     chunks = [list(range(i, len(jobs), workers)) for i in range(workers)]
     out: list[dict[str, object] | None] = [None] * len(jobs)
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -164,7 +169,7 @@ def run_closures(reopt: Reoptimiser, jobs: list[np.ndarray], method: str = "warm
 
 def critical(network: Network, demand: pd.DataFrame, scenario: object = None,
              top: int | None = None, what: str = "link", method: str = "warm",
-             workers: int = 1) -> pd.DataFrame:
+             workers: int = 1, time_limit_s: float | None = None) -> pd.DataFrame:
     """Rank every link (or node) by the damage its loss does after a full re-solve.
 
     Parameters
@@ -184,6 +189,8 @@ def critical(network: Network, demand: pd.DataFrame, scenario: object = None,
         ``"warm"`` (default) or ``"cold"``; see the module docstring.
     workers
         Worker processes for the re-solves.
+    time_limit_s
+        Wall-clock budget for the whole ranking (None: no limit).
 
     Returns
     -------
@@ -198,6 +205,8 @@ def critical(network: Network, demand: pd.DataFrame, scenario: object = None,
     ------
     InvalidOptionError
         Bad ``what`` or ``method``.
+    TimeLimitError
+        The budget ran out.
     """
     if what not in ("link", "node"):
         raise InvalidOptionError("what must be 'link' or 'node'")
@@ -208,8 +217,9 @@ def critical(network: Network, demand: pd.DataFrame, scenario: object = None,
 
         network, demand = apply_scenario(network, scenario, demand)
     started = time.perf_counter()
+    deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
     model = FlowModel(network, demand)
-    reopt = Reoptimiser(model)
+    reopt = Reoptimiser(model, deadline)
     base = reopt.measure(reopt.base_values)
     tonnes = np.maximum(reopt.base_values, 0.0) * MT
     flow_cols = model.col_link >= 0
@@ -221,7 +231,7 @@ def critical(network: Network, demand: pd.DataFrame, scenario: object = None,
     table = _candidates(network, forward, backward, what)
     used = table["flow_t_per_year"].to_numpy() > 0.5
     jobs = [model.link_columns(positions) for positions in table.loc[used, "_links"]]
-    results = run_closures(reopt, jobs, method, workers)
+    results = run_closures(reopt, jobs, method, workers, deadline)
     total_demand = float(model.od["t_per_year"].sum())
     stranded = np.zeros(len(table))
     cost = np.zeros(len(table))

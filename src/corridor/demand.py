@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from corridor import limits
 from corridor.errors import DataError, UnknownPlaceError
 from corridor.network import Network, load_network
 from corridor.tables import (
@@ -21,7 +22,6 @@ from corridor.tables import (
     check_estimates,
     check_references,
     check_unique,
-    non_negative,
     read_table,
 )
 
@@ -29,8 +29,8 @@ DEMAND_COLUMNS = [
     Column("origin", required=True),
     Column("destination", required=True),
     Column("commodity", required=True),
-    Column("t_per_year", "float", required=True, check=non_negative),
-    Column("year", "int"),
+    Column("t_per_year", "float", required=True, allowed=limits.TONNES_PER_YEAR),
+    Column("year", "int", allowed=limits.YEAR),
     Column("allowed_modes"),
     *PROVENANCE_COLUMNS,
     Column("notes"),
@@ -46,6 +46,14 @@ DEMAND_FIELDS = [column.name for column in DEMAND_COLUMNS]
 def default_demand_path() -> Path:
     """The shipped baseline demand file."""
     return Path(str(resources.files("corridor") / "data" / "demand" / "baseline.csv"))
+
+
+def demand_files(path: str | Path | None = None) -> list[Path]:
+    """The files :func:`load_demand` reads for ``path`` (the table and its ``sources.csv``)."""
+    file = Path(path) if path is not None else default_demand_path()
+    if file.is_dir():
+        file = file / "baseline.csv"
+    return [file, file.parent / "sources.csv"]
 
 
 def load_demand(path: str | Path | None = None, network: Network | None = None) -> pd.DataFrame:

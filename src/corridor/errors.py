@@ -6,6 +6,9 @@ message with a non-zero exit code or a 4xx response, in one place each.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class CorridorError(Exception):
     """Base class of all errors caused by input (files, places, options)."""
@@ -14,6 +17,10 @@ class CorridorError(Exception):
 
     def to_dict(self) -> dict:
         return {"error": self.kind, "message": str(self)}
+
+
+class CorridorWarning(UserWarning):
+    """Something in the input that works but deserves a look (e.g. a disconnected network)."""
 
 
 class DataError(CorridorError):
@@ -46,7 +53,8 @@ class UnknownPlaceError(CorridorError):
     kind = "unknown_place"
 
     def __init__(self, name: str, suggestions: list[str]) -> None:
-        self.name, self.suggestions = name, suggestions
+        self.name, self.suggestions = name, list(dict.fromkeys(suggestions))
+        suggestions = self.suggestions
         hint = f" Did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
         super().__init__(f"Unknown place {name!r}.{hint}")
 
@@ -71,3 +79,39 @@ class InvalidOptionError(CorridorError):
     """An option has a value outside its allowed set (commodity, mode, objective …)."""
 
     kind = "invalid_option"
+
+
+class OutputError(CorridorError):
+    """An output path that cannot or must not be written (not a regular file, an input of the
+    same run, an unwritable folder)."""
+
+    kind = "output_error"
+
+
+class TimeLimitError(CorridorError):
+    """Work that did not finish within its time budget."""
+
+    kind = "time_limit"
+
+
+def suggest(value: str, known: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """Up to ``n`` distinct entries of ``known`` close to ``value`` (case is ignored if need be).
+
+    The one "did you mean" of the project: place names, scenario names, keys, ids and modes all
+    use it, so suggestions look and rank the same everywhere.
+    """
+    pool = list(dict.fromkeys(str(k) for k in known))
+    close = difflib.get_close_matches(value, pool, n=n, cutoff=cutoff)
+    if not close:
+        lowered: dict[str, str] = {}
+        for item in pool:
+            lowered.setdefault(item.lower(), item)
+        close = [lowered[k] for k in difflib.get_close_matches(value.lower(), list(lowered),
+                                                               n=n, cutoff=cutoff)]
+    return list(dict.fromkeys(close))
+
+
+def did_you_mean(value: str, known: Iterable[str], n: int = 3, cutoff: float = 0.6) -> str:
+    """``"; did you mean 'a', 'b'?"`` or ``""`` when nothing is close."""
+    close = suggest(value, known, n, cutoff)
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""

@@ -236,8 +236,13 @@ class Comparison:
                    for name in ("totals", "corridors", "hhi", "links", "stranded")}}
 
     def csv_tables(self) -> dict[str, pd.DataFrame]:
-        return {f"compare_{name}.csv": getattr(self, name)
-                for name in ("totals", "corridors", "hhi", "links", "stranded")}
+        """The tables to export, by file name (the names are :data:`COMPARE_CSV_FILES`)."""
+        return {f"compare_{name}.csv": getattr(self, name) for name in _COMPARE_TABLES}
+
+
+_COMPARE_TABLES = ("totals", "corridors", "hhi", "links", "stranded")
+#: The files :meth:`Comparison.csv_tables` names.
+COMPARE_CSV_FILES = tuple(f"compare_{name}.csv" for name in _COMPARE_TABLES)
 
 
 def compare(base: FlowResult, other: FlowResult, top_links: int = 15) -> Comparison:

@@ -21,8 +21,9 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from corridor.cost import MODES, CostModel, load_cost_model
-from corridor.errors import DataError, UnknownPlaceError
+from corridor import limits
+from corridor.cost import COST_FILES, MODES, CostModel, load_cost_model
+from corridor.errors import CorridorWarning, DataError, UnknownPlaceError
 from corridor.tables import (
     PROVENANCE_COLUMNS,
     SOURCE_COLUMNS,
@@ -31,13 +32,13 @@ from corridor.tables import (
     check_references,
     check_unique,
     iso3_list,
-    non_negative,
     one_of,
-    positive,
     read_table,
 )
 
 FORMAT_VERSION = "1"
+#: The files of a network folder (``network.toml`` is optional).
+NETWORK_FILES = ("node.csv", "link.csv", "sources.csv", "network.toml")
 NODE_KINDS = (
     "city", "seaport", "lake_port", "river_port", "border_crossing", "rail_terminal",
     "rail_junction", "dry_port", "oil_field", "gas_field", "pipeline_terminal",
@@ -51,14 +52,6 @@ def _identifier(value: object) -> str | None:
     return None if _ID.match(str(value)) else f"{value!r} must match [a-z0-9_]+"
 
 
-def _lon(value: object) -> str | None:
-    return None if -180 <= value <= 180 else f"longitude {value} outside [-180, 180]"  # type: ignore[operator]
-
-
-def _lat(value: object) -> str | None:
-    return None if -90 <= value <= 90 else f"latitude {value} outside [-90, 90]"  # type: ignore[operator]
-
-
 def _gauge(value: object) -> str | None:
     return None if value in (1435, 1520, 1524, 1668, 1676, 1067) else f"unknown gauge {value} mm"
 
@@ -69,8 +62,8 @@ NODE_COLUMNS = [
     Column("name_ru"),
     Column("aliases"),
     Column("country", required=True, check=iso3_list),
-    Column("lon", "float", required=True, check=_lon),
-    Column("lat", "float", required=True, check=_lat),
+    Column("lon", "float", required=True, allowed=limits.LONGITUDE),
+    Column("lat", "float", required=True, allowed=limits.LATITUDE),
     Column("kind", required=True, check=one_of(NODE_KINDS)),
     *PROVENANCE_COLUMNS,
     Column("notes"),
@@ -82,16 +75,16 @@ LINK_COLUMNS = [
     Column("to_node_id", required=True),
     Column("directed", "bool", required=True),
     Column("mode", required=True, check=one_of(MODES)),
-    Column("length_km", "float", required=True, check=positive),
+    Column("length_km", "float", required=True, allowed=limits.LENGTH_KM),
     Column("length_method"),
     Column("gauge_mm", "int", check=_gauge),
     Column("country", check=iso3_list),
     Column("corridor"),
-    Column("capacity_t_per_year", "float", check=non_negative),
-    Column("capacity_teu_per_year", "float", check=non_negative),
-    Column("time_days", "float", check=non_negative),
-    Column("tariff_usd_per_t", "float", check=non_negative),
-    Column("border_delay_days", "float", check=non_negative),
+    Column("capacity_t_per_year", "float", allowed=limits.TONNES_PER_YEAR),
+    Column("capacity_teu_per_year", "float", allowed=limits.TEU_PER_YEAR),
+    Column("time_days", "float", allowed=limits.DAYS),
+    Column("tariff_usd_per_t", "float", allowed=limits.USD_PER_T),
+    Column("border_delay_days", "float", allowed=limits.DAYS),
     Column("status", check=one_of(LINK_STATUS)),
     *PROVENANCE_COLUMNS,
     Column("notes"),
@@ -174,6 +167,14 @@ class Network:
     def node_name(self, node_id: str) -> str:
         return str(self.nodes.at[node_id, "name"])
 
+    def input_files(self) -> list[Path]:
+        """The files this network and its cost model were read from (outputs never replace
+        them)."""
+        files = [self.path / name for name in NETWORK_FILES] if self.path else []
+        if self.costs.path is not None:
+            files += [self.costs.path / name for name in COST_FILES]
+        return files
+
     def to_geojson(self) -> dict:
         """Nodes and links as a GeoJSON FeatureCollection (links with their sea-lane geometry)."""
         from corridor.geometry import network_geojson
@@ -247,10 +248,10 @@ def _read_network(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     source_file = folder / "sources.csv"
     sources = read_table(source_file, SOURCE_COLUMNS)
     check_unique(sources, "source_id", str(source_file))
-    nodes = read_table(node_file, NODE_COLUMNS)
+    nodes = read_table(node_file, NODE_COLUMNS, min_rows=1)
     check_unique(nodes, "node_id", str(node_file))
     check_estimates(nodes, str(node_file))
-    links = read_table(link_file, LINK_COLUMNS)
+    links = read_table(link_file, LINK_COLUMNS, min_rows=1)
     check_unique(links, "link_id", str(link_file))
     check_estimates(links, str(link_file))
     known_nodes = set(nodes["node_id"])
@@ -272,7 +273,7 @@ def _read_network(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     links["gauge_mm"] = links["gauge_mm"].astype("Int64")
     notes = _connectivity_warnings(nodes, links)
     for note in notes:
-        warnings.warn(f"{link_file}: {note}", stacklevel=3)
+        warnings.warn(f"{link_file}: {note}", CorridorWarning, stacklevel=3)
     return nodes.set_index("node_id"), links.set_index("link_id"), sources.set_index(
         "source_id"), notes
 

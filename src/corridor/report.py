@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ import pandas as pd
 
 from corridor.geometry import basemap_geojson, bounds, network_geojson
 from corridor.network import Network
+from corridor.outputs import check_file, write_text
 
 MAP_WIDTH = 1000
 MODE_STYLE = {  # colour, dash pattern
@@ -575,9 +577,24 @@ def build_report(network: Network, scenario: Any = None, compare: Any = None,
                       assumptions=_assumptions(chosen), notes=notes)
     if result is not None:
         _flow_sections(data, result, base, network, critical_top, demand, chosen)
-    sources = map_network.sources.reset_index()
-    data.sources = sources.fillna("").to_dict(orient="records")
+    sources = map_network.sources.reset_index().fillna("")
+    data.sources = [{**row, "link": web_link(row.get("url", ""))}
+                    for row in sources.to_dict(orient="records")]
     return data
+
+
+def web_link(url: object) -> str:
+    """``url`` when it is an http(s) address fit for a link, else "" (shown as text only).
+
+    Source URLs come from data files anyone can edit: a ``javascript:`` or ``data:`` address
+    must never become a live link in a report.
+    """
+    text = str(url or "").strip()
+    scheme, _, rest = text.partition(":")
+    if scheme.lower() in ("http", "https") and rest.startswith("//") and len(rest) > 2 \
+            and not any(ch.isspace() or ord(ch) < 32 for ch in text):
+        return text
+    return ""
 
 
 # -- rendering --------------------------------------------------------------------------------
@@ -596,8 +613,12 @@ def render_report(data: ReportData) -> str:
 
 def write_report(network: Network, scenario: Any = None, compare: Any = None,
                  path: str | Path = "report.html", demand: pd.DataFrame | None = None,
-                 critical_top: int = 10) -> ReportData:
+                 critical_top: int = 10, inputs: Iterable[str | Path] = ()) -> ReportData:
     """Build a scenario report and write it atomically as one self-contained HTML file.
+
+    The target is checked before any work (:func:`corridor.outputs.check_file`): it must be a
+    regular file, or a new one, in a writable folder, and never one of the run's inputs (the
+    network's and cost model's files, the scenario files, and ``inputs``).
 
     Parameters
     ----------
@@ -609,11 +630,18 @@ def write_report(network: Network, scenario: Any = None, compare: Any = None,
         The HTML file to write (folders are created).
     demand, critical_top
         See :func:`build_report`.
+    inputs
+        Further files the run read (a demand table), which the report may not replace.
 
     Returns
     -------
     ReportData
         What was written (its ``headline`` sums the scenario up).
+
+    Raises
+    ------
+    OutputError
+        The target cannot or must not be written (raised before the solve).
 
     Examples
     --------
@@ -621,9 +649,13 @@ def write_report(network: Network, scenario: Any = None, compare: Any = None,
     >>> write_report(net, "cpc-outage", "baseline", "out/cpc-outage.html").headline[0]
     'cpc-outage: ...'
     """
-    from corridor.cli.common import write_atomic
-
-    data = build_report(network, scenario, compare, demand, critical_top)
-    write_atomic(Path(path), render_report(data))
+    chosen, other = _load_scenario(scenario), _load_scenario(compare)
+    protected = list(network.input_files()) + list(inputs)
+    for item in (chosen, other):
+        if item is not None:
+            protected += item.files()
+    check_file(path, protected)
+    data = build_report(network, chosen if chosen is not None else scenario,
+                        other if other is not None else compare, demand, critical_top)
+    write_text(path, render_report(data), protected)
     return data
-

@@ -207,10 +207,15 @@ class Router:
         from corridor.cost import MODES
         from corridor.tables import ISO3
 
+        avoidable = [m for m in MODES if m != "transfer"]
+        if "transfer" in avoid_modes:
+            raise InvalidOptionError(
+                "The mode 'transfer' cannot be avoided: transfer links join terminals to their "
+                f"lines. Avoid one of {', '.join(avoidable)} instead.")
         bad = [m for m in avoid_modes if m not in MODES]
         if bad:
             raise InvalidOptionError(
-                f"Unknown mode(s) {', '.join(bad)}; choose from {', '.join(MODES)}.")
+                f"Unknown mode(s) {', '.join(bad)}; choose from {', '.join(avoidable)}.")
         bad = [c for c in avoid if c not in ISO3]
         if bad:
             raise InvalidOptionError(

@@ -9,8 +9,6 @@ is documented in ``docs/flows.md``.
 
 from __future__ import annotations
 
-import difflib
-import math
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -18,7 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from corridor.errors import DataError
+from corridor import limits
+from corridor.errors import DataError, did_you_mean
+from corridor.limits import Range
 from corridor.network import LINK_COLUMNS, MODES, Network
 from corridor.tables import ISO3, SOURCE_COLUMNS
 
@@ -105,6 +105,11 @@ class Scenario:
         """Every change to apply: the parents' first, then this file's."""
         return (self.parent.all_actions() if self.parent else []) + list(self.actions)
 
+    def files(self) -> list[Path]:
+        """The files this scenario and the ones it inherits from were read from."""
+        own = [Path(self.file)] if self.file and Path(self.file).is_file() else []
+        return own + (self.parent.files() if self.parent else [])
+
     def all_sources(self) -> list[dict]:
         return (self.parent.all_sources() if self.parent else []) + list(self.sources)
 
@@ -170,9 +175,8 @@ def _locate(name_or_path: str | Path, near: Path | None) -> Path:
         if candidate.is_file():
             return candidate
     known = sorted(p.stem for p in scenario_folder().glob("*.toml"))
-    close = difflib.get_close_matches(text, known, n=3)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise DataError(f"unknown scenario {text!r}; built-ins are {', '.join(known)}.{hint}")
+    raise DataError(f"unknown scenario {text!r}{did_you_mean(text, known)} (built-ins: "
+                    f"{', '.join(known)})")
 
 
 def parse_scenario(data: dict, label: str = "request body",
@@ -206,6 +210,12 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"invalid TOML: {exc}", file=label) from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise DataError(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on line {line})",
+                        file=label) from None
+    except OSError as exc:
+        raise DataError(f"cannot read the file ({exc.strerror or exc})", file=label) from None
     return _build(data, label, path.parent, path.stem, seen + (path.resolve(),))
 
 
@@ -216,8 +226,8 @@ def _build(data: dict, label: str, near: Path | None, stem: str,
         if key in data and not isinstance(data[key], str):
             raise DataError("must be a text string", file=label, field=key)
     year = data.get("year")
-    if year is not None and (not isinstance(year, int) or isinstance(year, bool)):
-        raise DataError(f"must be a year (integer), got {year!r}", file=label, field="year")
+    if year is not None:
+        year = _year(year, label, "year")
     parent = None
     if data.get("inherits"):
         parent = _load(_locate(data["inherits"], near), seen)
@@ -251,22 +261,26 @@ def _tables(data: dict, kind: str, label: str) -> list[dict]:
 def _check_keys(table: dict, allowed: tuple[str, ...], label: str, prefix: str) -> None:
     for key in table:
         if key not in allowed:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
             where = f"{prefix}.{key}" if prefix else key
-            raise DataError(f"unknown key {key!r}{hint} (allowed: {', '.join(allowed)})",
-                            file=label, field=where)
+            raise DataError(f"unknown key {key!r}{did_you_mean(str(key), allowed, n=1)} "
+                            f"(allowed: {', '.join(allowed)})", file=label, field=where)
 
 
-def _factor(table: dict, name: str, label: str, key: str, minimum: float = 0.0,
-            strict: bool = True) -> float:
+def _number(table: dict, name: str, label: str, key: str, allowed: Range) -> float:
+    """A number of an action, finite and within ``allowed`` (the message names the unit)."""
     value = table.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or (value <= minimum if strict else value < minimum):
-        rule = f"> {minimum:g}" if strict else f">= {minimum:g}"
-        raise DataError(f"must be a number {rule}, got {value!r}", file=label,
-                        field=f"{key}.{name}")
-    return float(value)
+    problem = allowed.problem(value)
+    if problem:
+        raise DataError(problem, file=label, field=f"{key}.{name}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _year(value: object, label: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or limits.YEAR.problem(value):
+        shown = repr(value) if len(repr(value)) <= 24 else repr(value)[:10] + "…"
+        raise DataError(f"must be a year ({limits.YEAR.describe()}), got {shown}", file=label,
+                        field=where)
+    return value
 
 
 def _names(value: object, label: str, where: str) -> list[str]:
@@ -298,10 +312,13 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
             if ("factor" in params) == ("capacity_t_per_year" in params):
                 raise DataError("give exactly one of factor, capacity_t_per_year", file=label,
                                 field=key)
-            name = "factor" if "factor" in params else "capacity_t_per_year"
-            params[name] = _factor(params, name, label, key, strict=False)
+            if "factor" in params:
+                params["factor"] = _number(params, "factor", label, key, limits.SCALE_FACTOR)
+            else:
+                params["capacity_t_per_year"] = _number(params, "capacity_t_per_year", label,
+                                                        key, limits.TONNES_PER_YEAR)
         elif kind in ("multiply_cost", "multiply_time"):
-            params["factor"] = _factor(params, "factor", label, key)
+            params["factor"] = _number(params, "factor", label, key, limits.FACTOR)
     elif kind == "add_link":
         _check_keys(params, tuple(_LINK_FIELDS) + ("investment_usd",), label, key)
         for name in ("link_id", "from_node_id", "to_node_id", "directed", "mode", "length_km",
@@ -309,8 +326,8 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
             if name not in params or params[name] in ("", None):
                 raise DataError("value is missing", file=label, field=f"{key}.{name}")
         if "investment_usd" in params:
-            params["investment_usd"] = _factor(params, "investment_usd", label, key,
-                                               strict=False)
+            params["investment_usd"] = _number(params, "investment_usd", label, key,
+                                               limits.INVESTMENT_USD)
         params.update(_link_values(params, label, key))
     elif kind == "demand":
         _check_keys(params, tuple(dict.fromkeys(("factor",) + _DEMAND_FILTERS + _DEMAND_ROW)),
@@ -319,7 +336,7 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
             raise DataError("give either factor (scale matching rows) or t_per_year (add a "
                             "row)", file=label, field=key)
         if "factor" in params:
-            params["factor"] = _factor(params, "factor", label, key, strict=False)
+            params["factor"] = _number(params, "factor", label, key, limits.SCALE_FACTOR)
             bad = [k for k in params if k not in ("factor",) + _DEMAND_FILTERS]
             if bad:
                 raise DataError(f"{bad[0]!r} only goes with t_per_year (adding a row)",
@@ -328,11 +345,17 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
             for name in ("origin", "destination", "commodity"):
                 if not isinstance(params.get(name), str) or not params[name]:
                     raise DataError("value is missing", file=label, field=f"{key}.{name}")
-            params["t_per_year"] = _factor(params, "t_per_year", label, key, strict=False)
+            params["t_per_year"] = _number(params, "t_per_year", label, key,
+                                           limits.TONNES_PER_YEAR)
             bad = [k for k in params if k in ("origin_country", "destination_country")]
             if bad:
                 raise DataError(f"{bad[0]!r} only goes with factor", file=label,
                                 field=f"{key}.{bad[0]}")
+            if params.get("year") is not None:
+                params["year"] = _year(params["year"], label, f"{key}.year")
+            for name in ("allowed_modes", "source_id", "estimated", "estimate_method", "notes"):
+                if name in params and not isinstance(params[name], str):
+                    raise DataError("must be a text string", file=label, field=f"{key}.{name}")
     return Action(kind, params, text["assumption"].strip(), text["source"].strip(), label, key)
 
 
@@ -357,7 +380,10 @@ def _link_values(params: dict, label: str, key: str) -> dict:
             value = bool(value)
         elif not isinstance(value, str):
             raise DataError(f"{value!r} must be text", file=label, field=where)
-        if column.check is not None and (problem := column.check(value)):
+        problem = column.allowed.problem(value) if column.allowed is not None else None
+        if problem is None and column.check is not None:
+            problem = column.check(value)
+        if problem:
             raise DataError(problem, file=label, field=where)
         out[name] = value
     mode, gauge = out.get("mode"), out.get("gauge_mm")
@@ -426,13 +452,7 @@ def _fail(action: Action, field_name: str, message: str) -> DataError:
 
 
 def _unknown(kind: str, value: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
-    if not close:
-        lowered = {k.lower(): k for k in known}
-        close = [lowered[k] for k in difflib.get_close_matches(value.lower(), list(lowered),
-                                                               n=3, cutoff=0.5)]
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown {kind} {value!r}{hint}"
+    return f"unknown {kind} {value!r}{did_you_mean(value, known, cutoff=0.5)}"
 
 
 def _select(action: Action, links: pd.DataFrame, nodes: pd.DataFrame) -> pd.Series:
@@ -505,7 +525,18 @@ def _scale_capacity(action, links, nodes, table, network, sources, notes):
         notes.append(f"{action.file} {action.key}: no capacity to scale on "
                      f"{', '.join(skipped)} (unlimited)")
     links.loc[known, "capacity_t_per_year"] = capacity[known] * action.params["factor"]
+    _check_combined(action, links.loc[known, "capacity_t_per_year"], limits.TONNES_PER_YEAR,
+                    "capacity_t_per_year")
     return links, table
+
+
+def _check_combined(action: Action, values: pd.Series, allowed: Range, what: str) -> None:
+    """Changes compound (a factor applied again by a child scenario): keep the result in range."""
+    for index, value in values.items():
+        if allowed.problem(float(value)):
+            raise _fail(action, "factor", f"with the changes before it, {what} of {index} "
+                        f"becomes {float(value):g}, outside the allowed range "
+                        f"{allowed.describe()}")
 
 
 def _multiply(column: str):
@@ -515,6 +546,7 @@ def _multiply(column: str):
             links[column] = 1.0
         links[column] = links[column].astype(float).fillna(1.0)
         links.loc[mask, column] *= action.params["factor"]
+        _check_combined(action, links.loc[mask, column], limits.COMBINED_FACTOR, column)
         return links, table
 
     return apply
@@ -570,6 +602,8 @@ def _demand(action, links, nodes, table, network, sources, notes):
         if not mask.any():
             raise _fail(action, "", "the filters match no demand row")
         table.loc[mask, "t_per_year"] = table.loc[mask, "t_per_year"] * params["factor"]
+        _check_combined(action, table.loc[mask, "t_per_year"].rename(
+            lambda i: f"demand row {i + 1}"), limits.TONNES_PER_YEAR, "t_per_year")
         return links, table
     for end in ("origin", "destination"):
         if params[end] not in nodes.index:

@@ -19,6 +19,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import logging
 import math
 import re
 import threading
@@ -55,13 +56,24 @@ SCENARIO_CACHE_SIZE = 8
 #: queries in arrival order gives the same throughput as many and a far shorter latency tail
 #: (bench/bench_load.py), and a long scenario solve (``heavy``) never holds up routing.
 THREADS = {"route": 1, "heavy": 2}
+#: Requests that may wait for a thread of each kind; more are answered 503 with Retry-After.
+MAX_WAITING = {"route": 64, "heavy": 8}
+#: Expensive requests (flows, compare, dependency, critical, posted scenarios) one client may
+#: have running or waiting at once; more are answered 429 with Retry-After.
+MAX_HEAVY_PER_CLIENT = 4
+#: Wall-clock budget of one solve (critical: of the whole ranking), seconds.
+REQUEST_BUDGET_S = 30.0
+RETRY_AFTER_S = 5
 WEB_BBOX = (-30.0, -10.0, 180.0, 80.0)  # extent of the web page's basemap
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 STATUS_OF_KIND = {"unknown_place": 404, "not_found": 404, "no_route": 404,
                   "invalid_option": 422, "data_error": 422, "too_large": 413,
-                  "unavailable": 501}
+                  "unavailable": 501, "busy": 503, "time_limit": 503,
+                  "too_many_requests": 429}
+_RETRY_KINDS = ("busy", "time_limit", "too_many_requests")
+log = logging.getLogger(__name__)
 
 
 class NotFoundError(CorridorError):
@@ -81,6 +93,18 @@ class UnavailableError(CorridorError):
     """A feature whose module is not installed in this build."""
 
     kind = "unavailable"
+
+
+class BusyError(CorridorError):
+    """The service has as much expensive work queued as it takes; try again shortly."""
+
+    kind = "busy"
+
+
+class TooManyRequestsError(CorridorError):
+    """One client has as many expensive requests in flight as it may."""
+
+    kind = "too_many_requests"
 
 
 # -- JSON helpers -----------------------------------------------------------------------------
@@ -177,11 +201,16 @@ class Engine:
         A demand table (default: the shipped baseline, read lazily on first flow request).
     scenarios
         A folder of scenario TOML files (default: the built-ins).
+    budget_s
+        Wall-clock budget of one solve (a critical ranking: of all its re-solves); work that
+        overruns it fails with :class:`~corridor.errors.TimeLimitError`. None: no limit.
     """
 
     def __init__(self, network: Network | None = None, demand: pd.DataFrame | None = None,
-                 scenarios: str | Path | None = None) -> None:
+                 scenarios: str | Path | None = None,
+                 budget_s: float | None = REQUEST_BUDGET_S) -> None:
         self.network = network if network is not None else load_network()
+        self.budget_s = budget_s
         self._demand = demand
         self._scenario_folder = Path(scenarios) if scenarios is not None else None
         self._graphs = {}
@@ -346,8 +375,8 @@ class Engine:
         """The :class:`corridor.assign.FlowResult` of a named scenario (cached)."""
         assign = _module("corridor.assign")
         scenario = self.load_scenario(name)
-        return self._cached(f"flows:{name}",
-                            lambda: assign.assign(self.network, self.demand(), scenario))
+        return self._cached(f"flows:{name}", lambda: assign.assign(
+            self.network, self.demand(), scenario, time_limit_s=self.budget_s))
 
     def flows(self, name: str, top: int = 50) -> dict:
         return self._flows_payload(self.flow_result(name), top)
@@ -382,18 +411,17 @@ class Engine:
             if not isinstance(parent, str):
                 raise DataError("must be a scenario name", file="request body", field="inherits")
             self.load_scenario(parent)  # only known names, never a path on the server
-        body = {"name": "posted", **body}
-        text = scenario_toml(body)
-        key = "posted:" + hashlib.sha256(text.encode()).hexdigest()
-        return self._flows_payload(self._cached(key, lambda: self._run_posted(body)), top)
-
-    def _run_posted(self, body: dict) -> Any:
         from corridor.scenario import parse_scenario, scenario_folder
 
-        assign = _module("corridor.assign")
+        body = {"name": "posted", **body}
         scenario = parse_scenario(body, "request body",
                                   self._scenario_folder or scenario_folder())
-        return assign.assign(self.network, self.demand(), scenario)
+        # titles and descriptions do not change the result: they are not part of the key
+        text = scenario_toml({k: v for k, v in body.items() if k not in ("title", "description")})
+        key = "posted:" + hashlib.sha256(text.encode()).hexdigest()
+        assign = _module("corridor.assign")
+        return self._flows_payload(self._cached(key, lambda: assign.assign(
+            self.network, self.demand(), scenario, time_limit_s=self.budget_s)), top)
 
     def compare(self, base: str, other: str) -> dict:
         """Totals of two scenarios, their differences (other − base) and what moved.
@@ -429,7 +457,8 @@ class Engine:
         module = _module("corridor.critical")
         scenario = self.load_scenario(name)
         table = self._cached(f"critical:{name}", lambda: module.critical(
-            self.network, self.demand(), scenario=scenario, top=MAX_CRITICAL_TOP))
+            self.network, self.demand(), scenario=scenario, top=MAX_CRITICAL_TOP,
+            time_limit_s=self.budget_s))
         return {"scenario": name, "links": records(table, top)}
 
 
@@ -632,7 +661,10 @@ def _corridor_error(request: Request, exc: CorridorError) -> JSONResponse:
     if exc.kind == "data_error" and body.get("file"):
         body["file"] = Path(str(body["file"])).name  # never leak server paths
         body["message"] = str(exc).replace(str(exc.file), body["file"])
-    return _error(STATUS_OF_KIND.get(exc.kind, 400), body)
+    response = _error(STATUS_OF_KIND.get(exc.kind, 400), body)
+    if exc.kind in _RETRY_KINDS:
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -649,7 +681,10 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
 
 
 def _internal_error(request: Request, exc: Exception) -> JSONResponse:
-    return _error(500, {"error": "internal", "message": f"{type(exc).__name__}: {exc}"})
+    """A fault of the service itself: logged in full here, never echoed to the client."""
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error(500, {"error": "internal", "message": "internal error; the server log has "
+                                                        "the details"})
 
 
 def web_folder() -> Path:
@@ -671,7 +706,8 @@ ScenarioName = Annotated[str, Query(max_length=64, description="A scenario name.
 
 
 def create_app(network: Network | None = None, demand: pd.DataFrame | None = None,
-               scenarios: str | Path | None = None) -> FastAPI:
+               scenarios: str | Path | None = None,
+               budget_s: float | None = REQUEST_BUDGET_S) -> FastAPI:
     """Build the FastAPI application.
 
     Parameters
@@ -682,6 +718,8 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         The demand table for flows (default: the shipped baseline, loaded on first use).
     scenarios
         Folder of scenario files (default: the built-ins).
+    budget_s
+        Wall-clock budget of one solve, seconds (see :class:`Engine`).
 
     Returns
     -------
@@ -689,12 +727,13 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         With the engine in ``app.state.engine``. ``/docs`` serves Swagger UI from the locally
         vendored ``swagger-ui-dist`` (no CDN); ``/openapi.json`` is the schema.
     """
-    engine = Engine(network, demand, scenarios)
+    engine = Engine(network, demand, scenarios, budget_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
         app.state.limiters = {kind: anyio.CapacityLimiter(tokens)
                               for kind, tokens in THREADS.items()}
+        app.state.heavy_in_flight = collections.Counter()
         yield
 
     app = FastAPI(title="Corridor API", version="1", docs_url=None, redoc_url=None,
@@ -825,10 +864,32 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
 
 async def _in_thread(request: Request, kind: str, function: Callable, *args: Any,
                      **kwargs: Any) -> Any:
-    """Run blocking engine work in a worker thread, limited per kind of work."""
-    limiter = getattr(request.app.state, "limiters", {}).get(kind)
-    return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs),
-                                          limiter=limiter)
+    """Run blocking engine work in a worker thread, limited per kind of work.
+
+    Admission control: when :data:`MAX_WAITING` requests already wait for a thread of this kind
+    the request is refused with 503, and a client with :data:`MAX_HEAVY_PER_CLIENT` expensive
+    requests in flight gets 429; both carry ``Retry-After``.
+    """
+    state = request.app.state
+    limiter = getattr(state, "limiters", {}).get(kind)
+    if limiter is not None and limiter.statistics().tasks_waiting >= MAX_WAITING[kind]:
+        raise BusyError(f"the service is busy ({MAX_WAITING[kind]} {kind} requests waiting); "
+                        f"try again in {RETRY_AFTER_S} s")
+    in_flight = getattr(state, "heavy_in_flight", None)
+    client = request.client.host if request.client else ""
+    if kind == "heavy" and in_flight is not None:
+        if in_flight[client] >= MAX_HEAVY_PER_CLIENT:
+            raise TooManyRequestsError(f"at most {MAX_HEAVY_PER_CLIENT} expensive requests per "
+                                       f"client at once; try again in {RETRY_AFTER_S} s")
+        in_flight[client] += 1
+    try:
+        return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs),
+                                              limiter=limiter)
+    finally:
+        if kind == "heavy" and in_flight is not None:
+            in_flight[client] -= 1
+            if in_flight[client] <= 0:
+                del in_flight[client]
 
 
 def app_from_env() -> FastAPI:

@@ -1,4 +1,8 @@
-"""Shared pieces of the command line: the app, error handling, output helpers."""
+"""Shared pieces of the command line: the app, error handling, output helpers.
+
+Text from users and from data files is never read as console markup: the consoles are built
+with markup and emoji codes off, and styled words are passed as styles, not tags.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,16 @@ import json
 import math
 import os
 import sys
-import tempfile
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from corridor.errors import CorridorError
+from corridor.errors import CorridorError, CorridorWarning
 
 app = typer.Typer(
     name="corridor",
@@ -24,26 +29,63 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(width=None if sys.stdout.isatty() else 120)
-err_console = Console(stderr=True)
+console = Console(width=None if sys.stdout.isatty() else 120, markup=False, emoji=False,
+                  highlight=False)
+err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
 
 EXIT_USER_ERROR = 2
 EXIT_NO_ROUTE = 3
+EXIT_INTERRUPTED = 130
 
 
 def handle_errors(command: Callable) -> Callable:
-    """Turn a CorridorError into a one-line message on stderr and a non-zero exit code."""
+    """Turn a CorridorError into a one-line message on stderr and a non-zero exit code.
+
+    Library warnings (:class:`~corridor.errors.CorridorWarning`) are not printed by Python's
+    warning machinery: commands show them once, in their own words. A path the system refuses
+    (too long, no permission) is an error of the user's too. A closed pipe (``| head``) ends
+    the command quietly, and Ctrl-C exits with 130 without a traceback.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", CorridorWarning)
+                return command(*args, **kwargs)
         except CorridorError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            error(str(exc))
             code = EXIT_NO_ROUTE if exc.kind == "no_route" else EXIT_USER_ERROR
             raise typer.Exit(code) from None
+        except BrokenPipeError:
+            # the reader went away: point stdout at /dev/null so the final flush is silent
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except OSError as exc:  # a path given on the command line the system refuses
+            name = str(exc.filename or "")
+            shown = name if len(name) <= 80 else f"{name[:60]}…({len(name)} characters)"
+            error(f"{shown}: {exc.strerror or exc}" if shown else str(exc.strerror or exc))
+            raise typer.Exit(EXIT_USER_ERROR) from None
+        except KeyboardInterrupt:
+            error("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
+
+
+def error(message: str) -> None:
+    """``error: <message>`` on stderr; the message is printed as plain text."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+
+
+def warn(message: str) -> None:
+    """``warning: <message>`` on stderr; the message is printed as plain text."""
+    err_console.print(Text.assemble(("warning:", "yellow"), " ", message), soft_wrap=True)
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Console text from plain strings and ``(text, style)`` pairs, never parsed as markup."""
+    return Text.assemble(*parts)
 
 
 def split_list(text: str | None) -> list[str]:
@@ -66,18 +108,47 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(_clean(data), ensure_ascii=False, indent=2, default=str) + "\n")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write a file so that readers see either the old or the whole new content."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def run_inputs(network: Any, demand: Path | None = None,
+               scenarios: Iterable[Any] = ()) -> list[Path]:
+    """Every file a run reads: the network and cost model, the demand table, scenario files.
+
+    Outputs are checked against these before the work starts, so no command can replace one
+    of its own inputs.
+    """
+    from corridor.demand import demand_files
+
+    files = list(network.input_files()) + demand_files(demand)
+    for scenario in scenarios:
+        if scenario is not None:
+            files += scenario.files()
+    return files
+
+
+NetworkOption = Annotated[
+    Path | None, typer.Option("--network", help="Network folder (node.csv, link.csv, sources.csv).")
+]
+CostsOption = Annotated[Path | None, typer.Option("--costs", help="Cost model folder.")]
+DemandOption = Annotated[Path | None, typer.Option("--demand", help="Demand CSV file.")]
+ScenarioOption = Annotated[str | None, typer.Option(
+    "--scenario", "-s", help="Built-in scenario name or TOML file.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+CsvOption = Annotated[Path | None, typer.Option("--csv", help="Write CSV tables into DIR.")]
+
+
+def open_network(network: Path | None, costs: Path | None, *, show_warnings: bool = True):
+    """Load a network folder (default: the shipped one); its warnings go to stderr once."""
+    from corridor.network import load_network
+
+    net = load_network(network, costs)
+    if show_warnings:
+        for note in net.warnings:
+            warn(note)
+    return net
+
+
+def open_inputs(network: Path | None, costs: Path | None, demand: Path | None):
+    """The network and the demand table of a command's options."""
+    from corridor.demand import load_demand
+
+    net = open_network(network, costs)
+    return net, load_demand(demand, net)

@@ -10,35 +10,53 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from corridor.cli.common import app, console, handle_errors, print_json, write_atomic
-from corridor.network import Network, load_network
+from corridor import limits
+from corridor.cli.common import (
+    CostsOption,
+    CsvOption,
+    DemandOption,
+    JsonOption,
+    NetworkOption,
+    ScenarioOption,
+    app,
+    console,
+    handle_errors,
+    open_inputs,
+    print_json,
+    run_inputs,
+    styled,
+)
+from corridor.outputs import check_folder, write_tables
 
 scenario_app = typer.Typer(help="List, show and run what-if scenarios.", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario")
 
-NetworkOption = Annotated[
-    Path | None, typer.Option("--network", help="Network folder (node.csv, link.csv, sources.csv).")
-]
-CostsOption = Annotated[Path | None, typer.Option("--costs", help="Cost model folder.")]
-DemandOption = Annotated[Path | None, typer.Option("--demand", help="Demand CSV file.")]
-ScenarioOption = Annotated[str | None, typer.Option(
-    "--scenario", "-s", help="Built-in scenario name or TOML file.")]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-CsvOption = Annotated[Path | None, typer.Option("--csv", help="Write CSV tables into DIR.")]
 
+class _Run:
+    """What a flow command reads and where it writes, checked before the solve."""
 
-def _inputs(network: Path | None, costs: Path | None,
-            demand: Path | None) -> tuple[Network, pd.DataFrame]:
-    from corridor.demand import load_demand
+    def __init__(self, network: Path | None, costs: Path | None, demand: Path | None,
+                 scenarios: tuple[str | None, ...] = (), csv: Path | None = None,
+                 csv_files: tuple[str, ...] = ()) -> None:
+        from corridor.scenario import load_scenario
 
-    net = load_network(network, costs)
-    return net, load_demand(demand, net)
+        self.net, self.demand = open_inputs(network, costs, demand)
+        self.scenarios = [None if name in (None, "baseline") else load_scenario(name)
+                          for name in scenarios]
+        self.inputs = run_inputs(self.net, demand, self.scenarios)
+        self.csv = csv
+        if csv is not None:
+            check_folder(csv, csv_files, self.inputs)
 
+    def assign(self, scenario: object):  # noqa: ANN201 (FlowResult, imported lazily)
+        from corridor.assign import assign
 
-def _write_csv(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
-    for name, table in tables.items():
-        write_atomic(Path(folder) / name, table.to_csv(index=False))
-    console.print(f"wrote {len(tables)} CSV files to {folder}")
+        return assign(self.net, self.demand, scenario)
+
+    def write_csv(self, tables: dict[str, pd.DataFrame]) -> None:
+        if self.csv is not None:
+            write_tables(self.csv, tables, self.inputs)
+            console.print(f"wrote {len(tables)} CSV files to {self.csv}")
 
 
 def _mt(tonnes: float) -> str:
@@ -53,14 +71,14 @@ def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
     from corridor.assign import segment_label
 
     t = result.totals
-    console.print(
-        f"[bold]Scenario {result.scenario}[/]: demand {_mt(t['demand_t'])} Mt, delivered "
-        f"{_mt(t['delivered_t'])} Mt, [red]stranded {_mt(t['stranded_t'])} Mt[/]; cost "
-        f"{_usd(t['cost_usd'])} USD/yr (generalised {_usd(t['generalised_cost_usd'])}), "
+    console.print(styled(
+        (f"Scenario {result.scenario}", "bold"),
+        f": demand {_mt(t['demand_t'])} Mt, delivered {_mt(t['delivered_t'])} Mt, ",
+        (f"stranded {_mt(t['stranded_t'])} Mt", "red"),
+        f"; cost {_usd(t['cost_usd'])} USD/yr (generalised {_usd(t['generalised_cost_usd'])}), "
         f"{t['tonne_km'] / 1e9:,.1f} bn tkm, {t['avg_days']:.1f} days on average, "
         f"{t['co2_t'] / 1e6:,.2f} Mt CO2"
-        + (f", investment {_usd(t['investment_usd'])} USD" if t.get("investment_usd") else ""),
-        highlight=False)
+        + (f", investment {_usd(t['investment_usd'])} USD" if t.get("investment_usd") else "")))
     od = Table(title="Demand served", title_justify="left")
     for name, justify in (("origin", "left"), ("destination", "left"), ("commodity", "left"),
                           ("demand Mt", "right"), ("delivered Mt", "right"),
@@ -99,12 +117,11 @@ def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
 
 def _run(scenario: str | None, network: Path | None, costs: Path | None,
          demand: Path | None, as_json: bool, csv: Path | None) -> None:
-    from corridor.assign import assign
+    from corridor.assign import CSV_FILES
 
-    net, table = _inputs(network, costs, demand)
-    result = assign(net, table, scenario)
-    if csv is not None:
-        _write_csv(csv, result.csv_tables())
+    run = _Run(network, costs, demand, (scenario,), csv, CSV_FILES)
+    result = run.assign(run.scenarios[0])
+    run.write_csv(result.csv_tables())
     if as_json:
         print_json(result.to_dict())
     elif csv is None:
@@ -157,9 +174,9 @@ def scenario_show(
     if as_json:
         print_json(scenario.to_dict())
         return
-    console.print(f"[bold]{scenario.name}[/]: {scenario.title}", highlight=False)
+    console.print(styled((scenario.name, "bold"), f": {scenario.title}"))
     if scenario.description:
-        console.print(scenario.description, highlight=False)
+        console.print(scenario.description)
     table = Table(show_lines=True)
     for column in ("change", "what", "assumption", "source"):
         table.add_column(column, overflow="fold")
@@ -196,13 +213,11 @@ def compare_command(
     demand: DemandOption = None,
 ) -> None:
     """What changes between two scenarios: cost, days, CO2, stranded, corridors, HHI."""
-    from corridor.assign import assign
-    from corridor.metrics import compare
+    from corridor.metrics import COMPARE_CSV_FILES, compare
 
-    net, table = _inputs(network, costs, demand)
-    result = compare(assign(net, table, base), assign(net, table, other))
-    if csv is not None:
-        _write_csv(csv, result.csv_tables())
+    run = _Run(network, costs, demand, (base, other), csv, COMPARE_CSV_FILES)
+    result = compare(run.assign(run.scenarios[0]), run.assign(run.scenarios[1]))
+    run.write_csv(result.csv_tables())
     if as_json:
         print_json(result.to_dict())
         return
@@ -246,9 +261,12 @@ def compare_command(
 @handle_errors
 def critical_command(
     scenario: ScenarioOption = None,
-    top: Annotated[int | None, typer.Option("--top", help="Show the N most critical.")] = 15,
+    top: Annotated[int, typer.Option("--top", min=1, max=limits.CRITICAL_TOP[1],
+                                     help="Show the N most critical.")] = 15,
     nodes: Annotated[bool, typer.Option("--nodes", help="Rank nodes instead of links.")] = False,
-    workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
+    workers: Annotated[int, typer.Option("--workers", min=limits.WORKERS[0],
+                                         max=limits.WORKERS[1],
+                                         help="Worker processes.")] = 1,
     as_json: JsonOption = False,
     csv: CsvOption = None,
     network: NetworkOption = None,
@@ -258,11 +276,10 @@ def critical_command(
     """Rank links (or nodes) by what their loss strands and costs after a full re-solve."""
     from corridor.critical import critical
 
-    net, table = _inputs(network, costs, demand)
-    ranking = critical(net, table, scenario, top=top, what="node" if nodes else "link",
-                       workers=workers)
-    if csv is not None:
-        _write_csv(csv, {"critical.csv": ranking})
+    run = _Run(network, costs, demand, (scenario,), csv, ("critical.csv",))
+    ranking = critical(run.net, run.demand, run.scenarios[0], top=top,
+                       what="node" if nodes else "link", workers=workers)
+    run.write_csv({"critical.csv": ranking})
     if as_json:
         print_json({"what": "node" if nodes else "link", "solves": ranking.attrs["solves"],
                     "seconds": ranking.attrs["seconds"],
@@ -298,11 +315,10 @@ def dependency_command(
     demand: DemandOption = None,
 ) -> None:
     """Shares and HHI of each exporter's tonnes by transit country, corridor, mode, partner."""
-    from corridor.assign import assign
     from corridor.metrics import dependency
 
-    net, table = _inputs(network, costs, demand)
-    result = assign(net, table, scenario)
+    run = _Run(network, costs, demand, (scenario,))
+    result = run.assign(run.scenarios[0])
     dep = dependency(result, commodity=commodity)
     shares, hhi = dep.shares, dep.hhi
     if exporter:
@@ -337,8 +353,8 @@ def exposure_command(
     """For each exporter and transit country: stranded tonnes and added cost if it closes."""
     from corridor.metrics import exposure
 
-    net, table = _inputs(network, costs, demand)
-    frame = exposure(net, table, scenario)
+    run = _Run(network, costs, demand, (scenario,))
+    frame = exposure(run.net, run.demand, run.scenarios[0])
     if exporter:
         frame = frame[frame["exporter"] == exporter.upper()]
     if as_json:

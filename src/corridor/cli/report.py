@@ -8,18 +8,26 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from corridor.cli.common import app, console, handle_errors
-from corridor.network import Network, load_network
+from corridor import limits
+from corridor.cli.common import (
+    CostsOption,
+    DemandOption,
+    NetworkOption,
+    app,
+    console,
+    handle_errors,
+    open_network,
+    run_inputs,
+    styled,
+    warn,
+)
+from corridor.network import Network
 
 DEMO_SCENARIOS = ("cpc-outage", "bypass-russia")
 
-NetworkOption = Annotated[
-    Path | None, typer.Option("--network", help="Network folder (node.csv, link.csv, sources.csv).")
-]
-CostsOption = Annotated[Path | None, typer.Option("--costs", help="Cost model folder.")]
-DemandOption = Annotated[Path | None, typer.Option("--demand", help="Demand CSV file.")]
 CriticalOption = Annotated[int, typer.Option(
-    "--critical-top", help="Rank this many most critical links (0 skips the re-solves).")]
+    "--critical-top", min=limits.CRITICAL_TOP[0], max=200,
+    help="Rank this many most critical links (0 skips the re-solves).")]
 
 
 def _demand(path: Path | None, net: Network) -> pd.DataFrame | None:
@@ -48,9 +56,10 @@ def report_command(
     """Write one self-contained HTML report (map, charts, tables, assumptions, sources)."""
     from corridor.report import write_report
 
-    net = load_network(network, costs)
-    data = write_report(net, scenario, compare, output, demand=_demand(demand, net),
-                        critical_top=critical_top)
+    net = open_network(network, costs)
+    table = _demand(demand, net)
+    data = write_report(net, scenario, compare, output, demand=table,
+                        critical_top=critical_top, inputs=run_inputs(net, demand))
     for line in data.headline:
         console.print(line)
     console.print(f"wrote {output}")
@@ -73,15 +82,22 @@ def demo_command(
     Writes one report per scenario (each compared with the baseline) into the output folder
     and prints a short summary.
     """
+    from corridor.outputs import check_folder
     from corridor.report import write_report
+    from corridor.scenario import load_scenario
 
-    net = load_network(network, costs)
+    net = open_network(network, costs)
     table = _demand(demand, net)
-    for name in scenario or DEMO_SCENARIOS:
-        path = Path(output) / f"{Path(name).stem}.html"
-        data = write_report(net, name, "baseline", path, demand=table,
-                            critical_top=critical_top)
-        console.print(f"[bold]{data.scenario['title']}[/]")
+    names = scenario or list(DEMO_SCENARIOS)
+    chosen = [load_scenario(name) for name in names]  # every name checked before any solve
+    inputs = run_inputs(net, demand, chosen)
+    files = [f"{Path(name).stem}.html" for name in names]
+    folder = check_folder(output, files, inputs)
+    for item, file in zip(chosen, files, strict=True):
+        path = folder / file
+        data = write_report(net, item, "baseline", path, demand=table,
+                            critical_top=critical_top, inputs=inputs)
+        console.print(styled((data.scenario["title"], "bold")))
         for line in data.headline:
             console.print(f"  {line}")
         console.print(f"  report: {path}")
@@ -91,8 +107,11 @@ def demo_command(
 @handle_errors
 def serve_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes (each loads the network).")] = 1,
+    port: Annotated[int, typer.Option(min=limits.PORT[0], max=limits.PORT[1],
+                                      help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=limits.WORKERS[0], max=limits.WORKERS[1],
+                                         help="Worker processes (each loads the network).")
+                       ] = 1,
     network: NetworkOption = None,
     costs: CostsOption = None,
     demand: DemandOption = None,
@@ -106,8 +125,11 @@ def serve_command(
 
     from corridor.service import create_app
 
-    net = load_network(network, costs)  # fail early, with a clear message, on bad data
+    net = open_network(network, costs)  # fail early, with a clear message, on bad data
     demand_table = _demand(demand, net)
+    if not _is_loopback(host):
+        warn(f"serving on {host}, which other machines can reach: the API has no "
+             f"authentication or TLS; see docs/security.md before exposing it")
     console.print(f"Corridor at http://{host}:{port}/  (API docs: /docs)")
     if workers > 1:  # each worker process loads its own copy through the factory
         for name, value in (("CORRIDOR_NETWORK", network), ("CORRIDOR_COSTS", costs),
@@ -118,6 +140,17 @@ def serve_command(
         return
     uvicorn.run(create_app(net, demand_table, scenarios), host=host, port=port,
                 log_level="warning")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _serve_processes(host: str, port: int, workers: int) -> None:

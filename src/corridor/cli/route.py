@@ -8,18 +8,20 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from corridor.cli.common import app, console, handle_errors, print_json, split_list
-from corridor.network import Network, load_network
+from corridor import limits
+from corridor.cli.common import (
+    CostsOption,
+    JsonOption,
+    NetworkOption,
+    app,
+    console,
+    handle_errors,
+    open_network,
+    print_json,
+    split_list,
+    warn,
+)
 from corridor.routing import Route, route
-
-NetworkOption = Annotated[
-    Path | None, typer.Option("--network", help="Network folder (node.csv, link.csv, sources.csv).")
-]
-CostsOption = Annotated[Path | None, typer.Option("--costs", help="Cost model folder.")]
-
-
-def open_network(network: Path | None, costs: Path | None) -> Network:
-    return load_network(network, costs)
 
 
 def route_table(result: Route) -> Table:
@@ -63,9 +65,10 @@ def route_command(
     avoid: Annotated[str | None, typer.Option(help="ISO3 countries to avoid, e.g. RUS,IRN")] = None,
     avoid_mode: Annotated[str | None, typer.Option(help="Modes to avoid, e.g. road,ferry")] = None,
     via: Annotated[str | None, typer.Option(help="A place the route must pass.")] = None,
-    alternatives: Annotated[int, typer.Option("--alternatives", "-k",
-                                              help="How many ranked routes.")] = 1,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    alternatives: Annotated[int, typer.Option(
+        "--alternatives", "-k", min=limits.ALTERNATIVES[0], max=limits.ALTERNATIVES[1],
+        help="How many ranked routes.")] = 1,
+    as_json: JsonOption = False,
     network: NetworkOption = None,
     costs: CostsOption = None,
 ) -> None:
@@ -86,7 +89,7 @@ def route_command(
 @handle_errors
 def places_command(
     query: Annotated[str | None, typer.Argument(help="Part of a name to look for.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     network: NetworkOption = None,
     costs: CostsOption = None,
 ) -> None:
@@ -120,19 +123,19 @@ def validate_command(
     costs: CostsOption = None,
 ) -> None:
     """Check a network folder; print what is wrong (file, row, field) or a summary."""
-    net = open_network(network, costs)
+    net = open_network(network, costs, show_warnings=False)
     counts = net.links["mode"].value_counts().to_dict()
     console.print(f"ok: {len(net.nodes)} nodes, {len(net.links)} links "
                   f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}), "
                   f"{len(net.sources)} sources")
     for note in net.warnings:
-        console.print(f"[yellow]warning:[/] {note}")
+        warn(note)
 
 
 @app.command("sources")
 @handle_errors
 def sources_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
     network: NetworkOption = None,
     costs: CostsOption = None,
 ) -> None:
