@@ -1,51 +1,62 @@
-"""Fill the length and lane geometry of every sea/ferry link measured with searoute.
+"""Build the sea network: a sea link between every two ports of one sea area, measured by searoute.
 
-Reads ``src/corridor/data/network/node.csv`` and ``link.csv``; for each link whose
-``length_method`` is ``searoute`` it asks searoute (Eurostat MARNET sea-lane network) for the
-shortest lane between the two node coordinates and writes ``length_km`` (0.1 km) and
-``geometry`` (WKT LINESTRING, 4 decimals); the straight access legs from each node to the
-nearest lane vertex are included in both. Every other row is left byte-for-byte as it was
-parsed. The file is rewritten atomically (temporary file + ``os.replace``).
+Reads ``src/corridor/data/network/node.csv`` and ``link.csv``. Every node with a ``sea_area``
+(``ocean`` for the world ocean with the Black Sea and the Mediterranean, ``caspian`` for the
+Caspian) gets a sea link to every other node of the same area; searoute (Eurostat MARNET
+sea-lane network) gives the shortest lane between the two node coordinates, so any two ports
+have a realistic sea distance and no hand-picked hub lanes are needed. Each link's length
+(0.1 km) and geometry (WKT LINESTRING, simplified to 0.02 degrees, endpoints kept) include the
+straight access legs from the ports to the lane.
+
+Every other link whose ``length_method`` is ``searoute`` (the Caspian ferry lines) is measured
+the same way. Links of mode ``sea`` that no longer join two ports of one area are removed; all
+other rows are kept as they were parsed. The file is rewritten atomically.
 
 Usage::
 
     python scripts/build_sea_legs.py [--network DIR] [--check]
 
-``--check`` only reports links whose stored length differs from searoute by more than 0.1 km
-and exits 1 if there are any; nothing is written.
+``--check`` only reports links whose stored length differs from searoute by more than 0.1 km,
+and missing or surplus sea links, and exits 1 if there are any; nothing is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import os
+import stat
 import sys
 import tempfile
 from pathlib import Path
 
 import searoute as sr
+from shapely.geometry import LineString
 
 DEFAULT_NETWORK = Path(__file__).resolve().parents[1] / "src" / "corridor" / "data" / "network"
 SEAROUTE_SOURCE_ID = "net_searoute"
+SIMPLIFY_DEGREES = 0.02
+CORRIDOR = {"ocean": "Maritime", "caspian": "Caspian"}
 
 
 def _lane(origin: tuple[float, float], destination: tuple[float, float]) -> tuple[float, str]:
-    """Length in km (0.1) and WKT of the searoute lane from ``origin`` to ``destination``."""
+    """Length in km (0.1) and simplified WKT of the searoute lane between two points."""
     # searoute snaps both ends to the nearest MARNET vertex; append_orig_dest adds the straight
     # access legs from the ports themselves, so the length and the drawn lane agree.
     feature = sr.searoute(list(origin), list(destination), units="km", append_orig_dest=True)
     length_km = round(float(feature["properties"]["length"]), 1)
-    coords = feature["geometry"]["coordinates"]
-    points = [list(origin)] + [list(c) for c in coords] + [list(destination)]
-    cleaned: list[tuple[float, float]] = []
-    for lon, lat in points:
+    coords = [list(origin)] + [list(c) for c in feature["geometry"]["coordinates"]] + [
+        list(destination)]
+    points: list[tuple[float, float]] = []
+    for lon, lat in coords:
         point = (round(float(lon), 4), round(float(lat), 4))
-        if not cleaned or cleaned[-1] != point:
-            cleaned.append(point)
-    if len(cleaned) < 2:
-        cleaned.append(cleaned[0])
-    wkt = "LINESTRING (" + ", ".join(f"{lon:.4f} {lat:.4f}" for lon, lat in cleaned) + ")"
+        if not points or points[-1] != point:
+            points.append(point)
+    if len(points) < 2:
+        points.append(points[0])
+    line = LineString(points).simplify(SIMPLIFY_DEGREES, preserve_topology=False)
+    wkt = "LINESTRING (" + ", ".join(f"{x:.4f} {y:.4f}" for x, y in line.coords) + ")"
     return length_km, wkt
 
 
@@ -55,24 +66,44 @@ def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-def _with_source(value: str) -> str:
-    ids = [s for s in (value or "").split(";") if s.strip()]
-    if SEAROUTE_SOURCE_ID not in ids:
-        ids.append(SEAROUTE_SOURCE_ID)
-    return ";".join(ids)
+def _sea_link(a: dict[str, str], b: dict[str, str], area: str) -> dict[str, str]:
+    return {"link_id": f"sea_{a['node_id']}_{b['node_id']}", "from_node_id": a["node_id"],
+            "to_node_id": b["node_id"], "directed": "0", "mode": "sea",
+            "length_method": "searoute", "corridor": CORRIDOR[area],
+            "section": "caspian" if area == "caspian" else "", "status": "operating",
+            "source_id": SEAROUTE_SOURCE_ID,
+            "notes": f"{a['name']} - {b['name']} ({area} sea lane, searoute/MARNET)"}
 
 
 def build(network: Path, check: bool = False) -> int:
-    """Recompute searoute legs in ``network``; returns the number of links measured."""
+    """Rebuild the sea links of ``network``; returns the number of links measured (-1 when
+    ``check`` finds drift)."""
     _, nodes = _read(network / "node.csv")
     position = {n["node_id"]: (float(n["lon"]), float(n["lat"])) for n in nodes}
     link_file = network / "link.csv"
     fields, links = _read(link_file)
-    if "geometry" not in fields:
-        fields.append("geometry")
-    measured = 0
-    drift: list[str] = []
+    for column in ("section", "geometry"):
+        if column not in fields:
+            fields.append(column)
+    wanted: dict[str, dict[str, str]] = {}
+    for area in CORRIDOR:
+        ports = [n for n in nodes if n.get("sea_area") == area]
+        for a, b in itertools.combinations(ports, 2):
+            row = _sea_link(a, b, area)
+            wanted[row["link_id"]] = row
+    kept, drift = [], []
     for link in links:
+        if link["mode"] == "sea" and link["link_id"] not in wanted:
+            drift.append(f"{link['link_id']}: surplus sea link")
+            continue
+        kept.append(link)
+    present = {link["link_id"] for link in kept}
+    for link_id, row in wanted.items():
+        if link_id not in present:
+            drift.append(f"{link_id}: missing sea link")
+            kept.append({**{f: "" for f in fields}, **row})
+    measured = 0
+    for link in kept:
         if (link.get("length_method") or "").strip() != "searoute":
             continue
         a, b = link["from_node_id"], link["to_node_id"]
@@ -80,24 +111,26 @@ def build(network: Path, check: bool = False) -> int:
             raise SystemExit(f"{link_file}: link {link['link_id']} has an unknown endpoint")
         length_km, wkt = _lane(position[a], position[b])
         measured += 1
-        if check:
-            stored = float(link["length_km"] or "nan")
-            if not abs(stored - length_km) <= 0.1:
-                drift.append(f"{link['link_id']}: stored {stored}, searoute {length_km}")
-            continue
+        stored = float(link.get("length_km") or "nan")
+        if not abs(stored - length_km) <= 0.1:
+            drift.append(f"{link['link_id']}: stored {stored}, searoute {length_km}")
         link["length_km"] = f"{length_km:.1f}"
         link["geometry"] = wkt
-        link["source_id"] = _with_source(link.get("source_id", ""))
+        ids = [s for s in (link.get("source_id") or "").split(";") if s.strip()]
+        if SEAROUTE_SOURCE_ID not in ids:
+            link["source_id"] = ";".join(ids + [SEAROUTE_SOURCE_ID])
     if check:
         for line in drift:
             print(line)
         return -1 if drift else measured
+    mode_bits = stat.S_IMODE(os.stat(link_file).st_mode)
     with tempfile.NamedTemporaryFile("w", delete=False, dir=network, suffix=".tmp",
                                      newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(links)
+        writer.writerows(kept)
     try:
+        os.chmod(handle.name, mode_bits)
         os.replace(handle.name, link_file)
     except BaseException:
         os.unlink(handle.name)

@@ -76,9 +76,9 @@ def test_aggregate_sums_duplicate_pairs(tiny, tmp_path: Path) -> None:
     od = aggregate_od(load_demand(path, tiny))
     assert od.to_dict(orient="records") == [
         {"origin": "a", "destination": "z", "commodity": "container", "allowed_modes": "",
-         "t_per_year": 25.0},
+         "avoid_countries": "", "t_per_year": 25.0},
         {"origin": "a", "destination": "q", "commodity": "container", "allowed_modes": "",
-         "t_per_year": 1.0},
+         "avoid_countries": "", "t_per_year": 1.0},
     ]
 
 

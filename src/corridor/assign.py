@@ -45,7 +45,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, dijkstra
 
-from corridor.demand import OD_KEYS, aggregate_od
+from corridor.demand import OD_KEYS, SEGMENT_KEYS, aggregate_od
 from corridor.errors import InvalidOptionError, TimeLimitError
 from corridor.graph import LINK, CompiledGraph, compile_graph
 from corridor.network import Network
@@ -58,13 +58,14 @@ TIE_BREAK_USD_PER_T = 1e-3  # on every arc: rules out zero-cost cycles (transfer
 SATURATED_UTILISATION = 0.999
 #: The files :meth:`FlowResult.to_csv` writes.
 CSV_FILES = ("link_flows.csv", "link_flows_by_commodity.csv", "od.csv", "route_split.csv",
-             "stranded.csv", "totals.csv")
+             "stranded.csv", "terminal_flows.csv", "totals.csv")
 _FLOW_TOL_MT = 1e-9  # 1 kg/yr: flows below are numerical noise
 
 
 @dataclass
 class _Group:
-    """All demand of one segment (commodity and allowed modes) leaving one origin: one block."""
+    """All demand of one segment (commodity, allowed modes, countries avoided) leaving one
+    origin: one block."""
 
     commodity: str
     allowed_modes: str  # "" = every mode of the commodity
@@ -75,15 +76,22 @@ class _Group:
     source: int  # source sub-node (-1 when the origin has no usable link)
     sinks: np.ndarray  # sink sub-node per od row (-1 when unreachable)
     strand_cols: np.ndarray  # column of the stranded variable per od row
+    avoid: str = ""  # ";"-separated countries the segment's routes may not touch
 
     @property
-    def segment(self) -> tuple[str, str]:
+    def segment(self) -> tuple[str, str, str]:
+        return self.commodity, self.allowed_modes, self.avoid
+
+    @property
+    def graph_key(self) -> tuple[str, str]:
         return self.commodity, self.allowed_modes
 
 
-def segment_label(commodity: str, allowed_modes: str) -> str:
-    """How a demand segment is named in results: ``container`` or ``container [rail;ferry]``."""
-    return f"{commodity} [{allowed_modes}]" if allowed_modes else commodity
+def segment_label(commodity: str, allowed_modes: str, avoid: str = "") -> str:
+    """How a demand segment is named in results: ``container``, ``container [rail;ferry]``,
+    ``metals [rail;ferry] avoiding RUS``."""
+    label = f"{commodity} [{allowed_modes}]" if allowed_modes else commodity
+    return f"{label} avoiding {avoid.replace(';', ', ')}" if avoid else label
 
 
 class FlowModel:
@@ -137,19 +145,19 @@ class FlowModel:
         col_arc, col_group = [], []
         n_cols = n_rows = 0
         demand_mt = self.od["t_per_year"].to_numpy(dtype=float) / MT
-        for segment, od_index in self.od.groupby(["commodity", "allowed_modes"],
-                                                 sort=False).groups.items():
-            commodity, allowed_modes = segment
-            graph = self.graphs[segment]
+        for segment, od_index in self.od.groupby(list(SEGMENT_KEYS), sort=False).groups.items():
+            commodity, allowed_modes, avoid = segment
+            graph = self.graphs[(commodity, allowed_modes)]
             weights = graph.weights("generalised") + TIE_BREAK_USD_PER_T
-            adjacency = csr_matrix((weights, (graph.tail, graph.head)),
+            usable = graph.allowed(tuple(c for c in avoid.split(";") if c))
+            adjacency = csr_matrix((weights[usable], (graph.tail[usable], graph.head[usable])),
                                    shape=(graph.n_sub, graph.n_sub))
             reverse = adjacency.transpose().tocsr()
             od_rows = np.asarray(od_index)
             origins = self.od.loc[od_rows, "origin"].to_numpy()
             src = graph.source_of[[node_pos[o] for o in origins]]
             dst = graph.sink_of[[node_pos[d] for d in self.od.loc[od_rows, "destination"]]]
-            label = segment_label(commodity, allowed_modes)
+            label = segment_label(commodity, allowed_modes, avoid)
             self.penalty_usd_per_t[label] = self._penalty(adjacency, src, dst)
             for origin in dict.fromkeys(origins):
                 mine = origins == origin
@@ -169,12 +177,12 @@ class FlowModel:
                     for sink in sinks[live]:
                         backward[breadth_first_order(reverse, int(sink), directed=True,
                                                      return_predecessors=False)] = True
-                    arcs = np.flatnonzero(forward[graph.tail] & backward[graph.head])
+                    arcs = np.flatnonzero(forward[graph.tail] & backward[graph.head] & usable)
                 else:
                     arcs = np.zeros(0, dtype=np.int64)
                 group = _Group(commodity, allowed_modes, origin, rows, n_cols, arcs,
                                source if live.any() else -1, sinks,
-                               n_cols + len(arcs) + np.arange(len(rows)))
+                               n_cols + len(arcs) + np.arange(len(rows)), avoid)
                 self.groups.append(group)
                 # local sub-node numbering: rows of this group's conservation constraints
                 nodes = np.unique(np.concatenate([graph.tail[arcs], graph.head[arcs],
@@ -217,6 +225,7 @@ class FlowModel:
         self._column_metrics()
         # capacity rows: shared by commodities and directions
         cap_rows, cap_cols, cap_vals, cap_upper, cap_link = [], [], [], [], []
+        cap_lower: list[np.ndarray] = []
         flow = self.col_link >= 0
         capacity_t = self.network.links["capacity_t_per_year"].to_numpy(dtype=float)
         capacity_teu = self.network.links["capacity_teu_per_year"].to_numpy(dtype=float)
@@ -237,15 +246,33 @@ class FlowModel:
             cap_cols.append(cols)
             cap_vals.append(1.0 / per_teu[cols] if unit == "teu" else np.ones(len(cols)))
             cap_upper.append(limits[unique_links] / MT)
+            cap_lower.append(np.full(len(unique_links), -np.inf))
             cap_link.append(np.column_stack([unique_links, np.full(len(unique_links),
                                                                    unit == "teu")]))
             row += len(unique_links)
         self.cap_link = (np.concatenate(cap_link) if cap_link
                          else np.zeros((0, 2), dtype=np.int64)).astype(np.int64)
+        # terminal rows: a terminal's yearly capacity bounds the tonnes changing mode there
+        limits = self.network.terminals["capacity_t_per_year"].to_numpy(dtype=float) \
+            if len(self.network.terminals) else np.zeros(0)
+        bounded = np.flatnonzero(np.isfinite(limits))
+        cols = np.flatnonzero(np.isin(self.col_terminal, bounded))
+        self.cap_terminal = np.unique(self.col_terminal[cols]) if len(cols) else \
+            np.zeros(0, dtype=np.int64)
+        if len(cols):
+            which = np.searchsorted(self.cap_terminal, self.col_terminal[cols])
+            cap_rows.append(row + which)
+            cap_cols.append(cols)
+            cap_vals.append(np.ones(len(cols)))
+            cap_upper.append(limits[self.cap_terminal] / MT)
+            cap_lower.append(np.full(len(self.cap_terminal), -np.inf))
+            row += len(self.cap_terminal)
+        row = self._contract_rows(row, cap_rows, cap_cols, cap_vals, cap_lower, cap_upper)
         self.n_rows = row
-        self.row_lower = np.concatenate(rhs_parts + [np.full(row - n_rows, -np.inf)]) \
-            if rhs_parts else np.full(row - n_rows, -np.inf)
-        self.row_upper = np.concatenate(rhs_parts + cap_upper) if rhs_parts else np.zeros(0)
+        self.row_lower = np.concatenate(rhs_parts + cap_lower) if rhs_parts else \
+            (np.concatenate(cap_lower) if cap_lower else np.zeros(0))
+        self.row_upper = np.concatenate(rhs_parts + cap_upper) if rhs_parts else \
+            (np.concatenate(cap_upper) if cap_upper else np.zeros(0))
         all_rows = np.concatenate(rows_i + cap_rows) if rows_i else np.zeros(0, np.int64)
         all_cols = np.concatenate(cols_i + cap_cols) if cols_i else np.zeros(0, np.int64)
         all_vals = np.concatenate(vals + cap_vals) if vals else np.zeros(0)
@@ -257,6 +284,69 @@ class FlowModel:
         self._link_bounds = np.searchsorted(self.col_link[self._link_order],
                                             np.arange(len(self.network.links) + 1))
 
+    def _contract_rows(self, row: int, rows: list, cols: list, vals: list, lower: list,
+                       upper: list) -> int:
+        """One row per contract: the tonnes its shippers send through its link.
+
+        A minimum is soft: a slack column at the commodity's stranding penalty per tonne makes
+        up what cannot be met (reported as ``contract_shortfall_t``). Returns the next row.
+        """
+        contracts = self.network.contracts
+        self.contract_row = np.zeros(0, dtype=np.int64)
+        self.is_slack = np.zeros(self.n_cols, dtype=bool)
+        if not len(contracts):
+            return row
+        link_pos = {link: i for i, link in enumerate(self.network.links.index)}
+        country = self.network.nodes["country"]
+        first_rows = []
+        slack_cost, slack_group = [], []
+        for contract in contracts.to_dict(orient="records"):
+            mine = [i for i, g in enumerate(self.groups) if g.commodity == contract["commodity"]
+                    and (g.origin == contract["origin"] if contract["origin"] else
+                         bool(set(str(country.get(g.origin, "")).split(";"))
+                              & set(str(contract["origin_country"]).split(";"))))]
+            hit = np.flatnonzero(np.isin(self.col_group, mine)
+                                 & (self.col_link == link_pos[contract["link_id"]])
+                                 & ~self.is_strand[:self.n_cols])
+            rows.append(np.full(len(hit), row))
+            cols.append(hit)
+            vals.append(np.ones(len(hit)))
+            low, high = contract["min_t_per_year"], contract["max_t_per_year"]
+            lower.append(np.array([low / MT if pd.notna(low) else -np.inf]))
+            upper.append(np.array([high / MT if pd.notna(high) else np.inf]))
+            if pd.notna(low) and mine:
+                rows.append(np.array([row]))
+                cols.append(np.array([self.n_cols + len(slack_cost)]))
+                vals.append(np.ones(1))
+                labels = [segment_label(*self.groups[i].segment) for i in mine]
+                slack_cost.append(max(self.penalty_usd_per_t[label] for label in labels))
+                slack_group.append(mine[0])
+            first_rows.append(row)
+            row += 1
+        self.contract_row = np.asarray(first_rows, dtype=np.int64)
+        extra = len(slack_cost)
+        if extra:
+            self._append_slack(np.asarray(slack_cost), np.asarray(slack_group))
+        return row
+
+    def _append_slack(self, cost: np.ndarray, group: np.ndarray) -> None:
+        """Slack columns of contract minimums: no link, no money, at the penalty per tonne."""
+        extra = len(cost)
+        self.col_cost = np.concatenate([self.col_cost, cost])
+        self.col_lower = np.concatenate([self.col_lower, np.zeros(extra)])
+        self.col_upper = np.concatenate([self.col_upper, np.full(extra, np.inf)])
+        for name, fill in (("col_money", 0.0), ("col_days", 0.0), ("col_co2", 0.0),
+                           ("col_km", 0.0), ("col_link", -1), ("col_forward", True),
+                           ("col_terminal", -1), ("col_arc", -1), ("is_strand", False)):
+            values = getattr(self, name)
+            setattr(self, name, np.concatenate([values, np.full(extra, fill,
+                                                                dtype=values.dtype)]))
+        commodity = self.col_commodity[[self.groups[g].col_start for g in group]]
+        self.col_commodity = np.concatenate([self.col_commodity, commodity])
+        self.col_group = np.concatenate([self.col_group, group.astype(np.int64)])
+        self.is_slack = np.concatenate([self.is_slack, np.ones(extra, dtype=bool)])
+        self.n_cols += extra
+
     def _column_metrics(self) -> None:
         """Per-column money cost, days, CO2, km and link (stranded columns: link -1)."""
         n = self.n_cols
@@ -266,10 +356,11 @@ class FlowModel:
         self.col_km = np.zeros(n)
         self.col_link = np.full(n, -1, dtype=np.int64)
         self.col_forward = np.ones(n, dtype=bool)
+        self.col_terminal = np.full(n, -1, dtype=np.int64)
         self.col_commodity = np.zeros(n, dtype=np.int64)
         self.commodities = tuple(dict.fromkeys(c for c, _ in self.graphs))
         for group in self.groups:
-            graph = self.graphs[group.segment]
+            graph = self.graphs[group.graph_key]
             cols = group.col_start + np.arange(len(group.arcs))
             arcs = group.arcs
             self.col_money[cols] = graph.cost_usd[arcs]
@@ -278,6 +369,8 @@ class FlowModel:
             self.col_km[cols] = graph.km[arcs]
             self.col_link[cols] = np.where(graph.kind[arcs] == LINK, graph.arc_link[arcs], -1)
             self.col_forward[cols] = graph.arc_forward[arcs]
+            if graph.arc_terminal is not None:
+                self.col_terminal[cols] = graph.arc_terminal[arcs]
             span = np.arange(group.col_start, group.strand_cols[-1] + 1)
             self.col_commodity[span] = self.commodities.index(group.commodity)
         self.is_strand = np.zeros(n, dtype=bool)
@@ -437,6 +530,9 @@ class FlowResult:
     stranded
         Demand segments with stranded tonnes: ``origin, destination, commodity,
         allowed_modes, demand_t, stranded_t``.
+    terminal_flows
+        One row per terminal (``terminals.csv``): tonnes a year changing mode there, capacity,
+        utilisation, shadow price, saturated.
     scenario
         Name of the scenario (``"baseline"`` when none).
     """
@@ -450,6 +546,8 @@ class FlowResult:
     scenario: str = "baseline"
     penalty_usd_per_t: dict[str, float] = field(default_factory=dict)
     network: Network | None = field(default=None, repr=False)
+    terminal_flows: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=TERMINAL_COLUMNS))
 
     @property
     def saturated(self) -> pd.DataFrame:
@@ -474,6 +572,7 @@ class FlowResult:
             "route_split": self.route_split.to_dict(orient="records"),
             "link_flows": links.to_dict(orient="records"),
             "saturated": self.saturated.reset_index().to_dict(orient="records"),
+            "terminal_flows": self.terminal_flows.to_dict(orient="records"),
             "link_flows_by_commodity": self.link_flows_by_commodity.to_dict(orient="records"),
         }
 
@@ -487,7 +586,8 @@ class FlowResult:
         tables = {"link_flows.csv": self.link_flows.reset_index(),
                   "link_flows_by_commodity.csv": self.link_flows_by_commodity,
                   "od.csv": self.od, "route_split.csv": self.route_split,
-                  "stranded.csv": self.stranded, "totals.csv": totals}
+                  "stranded.csv": self.stranded, "terminal_flows.csv": self.terminal_flows,
+                  "totals.csv": totals}
         return {name: tables[name] for name in CSV_FILES}
 
     def to_csv(self, folder: str | Path, inputs: Iterable[str | Path] = ()) -> list[Path]:
@@ -602,8 +702,12 @@ def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
     capacity = links["capacity_t_per_year"].to_numpy(dtype=float)
     shadow = np.zeros(n_links)
     cap_duals = duals[model.n_conservation_rows:] if len(duals) else np.zeros(0)
-    for (link, _teu), dual in zip(model.cap_link, cap_duals, strict=True):
+    n_link_rows = len(model.cap_link)
+    for (link, _teu), dual in zip(model.cap_link, cap_duals[:n_link_rows], strict=True):
         shadow[link] += max(0.0, -dual)  # HiGHS: a binding <= row has a non-positive dual
+    n_terminal_rows = len(model.cap_terminal)
+    terminal_flows = _terminal_table(model, tonnes,
+                                     cap_duals[n_link_rows:n_link_rows + n_terminal_rows])
     with np.errstate(divide="ignore", invalid="ignore"):
         utilisation = np.where(capacity > 0, total / capacity, np.nan)
     flows = pd.DataFrame({
@@ -647,7 +751,7 @@ def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
                     "co2_kg_per_t", "routes"]]
     stranded = od.loc[od["stranded_t"] > 0.5, keys + ["demand_t", "stranded_t"]
                       ].reset_index(drop=True)
-    arc_t = np.where(model.is_strand, 0.0, tonnes)
+    arc_t = np.where(model.is_strand | model.is_slack, 0.0, tonnes)
     delivered = float(od["delivered_t"].sum())
     investment = 0.0
     if "investment_usd" in links:
@@ -657,20 +761,49 @@ def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
     totals = {
         "cost_usd": float(arc_t @ model.col_money),
         "generalised_cost_usd": float(arc_t @ (model.col_cost - TIE_BREAK_USD_PER_T
-                                               * ~model.is_strand)),
+                                               * ~(model.is_strand | model.is_slack))),
         "tonne_km": float(arc_t @ model.col_km),
         "avg_days": float(arc_t @ model.col_days / delivered) if delivered > 0 else 0.0,
         "co2_t": float(arc_t @ model.col_co2 / 1000.0),
         "demand_t": float(od["demand_t"].sum()),
         "delivered_t": delivered,
         "stranded_t": float(od["stranded_t"].sum()),
+        "contract_shortfall_t": float(tonnes[model.is_slack].sum()),
         "investment_usd": investment,
         # what the LP minimised: generalised cost plus the stranding penalties
         "objective_usd": float(np.maximum(values, 0.0) @ model.col_cost * MT),
     }
     return FlowResult(link_flows=flows, link_flows_by_commodity=link_by_commodity, od=od,
                       route_split=split, totals=totals, stranded=stranded, scenario=scenario,
-                      penalty_usd_per_t=dict(model.penalty_usd_per_t), network=net)
+                      penalty_usd_per_t=dict(model.penalty_usd_per_t), network=net,
+                      terminal_flows=terminal_flows)
+
+
+TERMINAL_COLUMNS = ["terminal_id", "node_id", "commodity", "modes", "capacity_t_per_year",
+                    "flow_t_per_year", "utilisation", "shadow_price_usd_per_t", "saturated"]
+
+
+def _terminal_table(model: FlowModel, tonnes: np.ndarray, duals: np.ndarray) -> pd.DataFrame:
+    """Tonnes changing mode at each terminal, against its capacity (with the shadow price)."""
+    terminals = model.network.terminals
+    if not len(terminals):
+        return pd.DataFrame(columns=TERMINAL_COLUMNS)
+    used = model.col_terminal >= 0
+    flow = np.bincount(model.col_terminal[used], weights=tonnes[used],
+                       minlength=len(terminals))
+    shadow = np.zeros(len(terminals))
+    for position, dual in zip(model.cap_terminal, duals, strict=True):
+        shadow[position] = max(0.0, -dual)
+    capacity = terminals["capacity_t_per_year"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        utilisation = np.where(capacity > 0, flow / capacity, np.nan)
+    table = terminals.reset_index()[["terminal_id", "node_id", "commodity", "modes",
+                                     "capacity_t_per_year"]].copy()
+    table["flow_t_per_year"] = flow
+    table["utilisation"] = utilisation
+    table["shadow_price_usd_per_t"] = shadow
+    table["saturated"] = (table["utilisation"] >= SATURATED_UTILISATION) | (shadow > 1e-6)
+    return table[TERMINAL_COLUMNS]
 
 
 def _weighted(split: pd.DataFrame, metric: str, od: pd.DataFrame) -> np.ndarray:
@@ -688,7 +821,7 @@ def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray) -> list[d
     Each path runs from the group's source sub-node to the sink of one destination; its tonnes
     are the bottleneck flow along it.
     """
-    graph = model.graphs[group.segment]
+    graph = model.graphs[group.graph_key]
     flows = np.where(values_mt > _FLOW_TOL_MT, values_mt, 0.0)
     positive = np.flatnonzero(flows)
     if not len(positive):
@@ -732,18 +865,21 @@ def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray) -> list[d
 
 def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float,
               od_index: int) -> dict:
-    graph = model.graphs[group.segment]
+    graph = model.graphs[group.graph_key]
     net = model.network
     arcs = group.arcs[np.asarray(path)]
     link_arcs = arcs[graph.kind[arcs] == LINK]
     links = net.links
     node_country = net.nodes["country"]
-    link_ids, corridors, countries, modes = [], [], [], []
+    link_ids, corridors, countries, modes, nodes = [], [], [], [], []
     for arc in link_arcs:
         row = links.iloc[graph.arc_link[arc]]
         a, b = row["from_node_id"], row["to_node_id"]
         if not graph.arc_forward[arc]:
             a, b = b, a
+        if not nodes:
+            nodes.append(a)
+        nodes.append(b)
         link_ids.append(links.index[graph.arc_link[arc]])
         for tag in (row["corridor"] or "").split(";"):
             if tag.strip() and tag.strip() not in corridors:
@@ -758,17 +894,19 @@ def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float
     od = model.od.loc[od_row]
     return {
         "origin": od["origin"], "destination": od["destination"], "commodity": od["commodity"],
-        "allowed_modes": od["allowed_modes"],
+        "allowed_modes": od["allowed_modes"], "avoid_countries": od["avoid_countries"],
         "t_per_year": amount_mt * MT, "corridors": ";".join(corridors),
         "countries": ";".join(countries), "modes": ";".join(modes),
-        "link_ids": ";".join(link_ids), "km": float(graph.km[arcs].sum()),
+        "link_ids": ";".join(link_ids), "nodes": ";".join(nodes),
+        "km": float(graph.km[arcs].sum()),
         "days": float(graph.days[arcs].sum()), "cost_usd_per_t": float(graph.cost_usd[arcs].sum()),
         "co2_kg_per_t": float(graph.co2_kg[arcs].sum()),
     }
 
 
-ROUTE_COLUMNS = ["origin", "destination", "commodity", "allowed_modes", "route", "t_per_year",
-                 "share", "corridors", "countries", "modes", "link_ids", "km", "days",
+ROUTE_COLUMNS = ["origin", "destination", "commodity", "allowed_modes", "avoid_countries",
+                 "route", "t_per_year",
+                 "share", "corridors", "countries", "modes", "link_ids", "nodes", "km", "days",
                  "cost_usd_per_t", "co2_kg_per_t"]
 
 
@@ -780,8 +918,8 @@ def _route_table(routes: list[dict], od: pd.DataFrame) -> pd.DataFrame:
     # the same physical route can appear twice when a cycle was cancelled: merge it
     table = (table.groupby(keys + ["link_ids"], sort=False, as_index=False)
              .agg({"t_per_year": "sum", "corridors": "first", "countries": "first",
-                   "modes": "first", "km": "first", "days": "first", "cost_usd_per_t": "first",
-                   "co2_kg_per_t": "first"}))
+                   "modes": "first", "nodes": "first", "km": "first", "days": "first",
+                   "cost_usd_per_t": "first", "co2_kg_per_t": "first"}))
     table = table[table["t_per_year"] > 0.5].copy()  # drop sub-tonne numerical crumbs
     delivered = table.groupby(keys)["t_per_year"].transform("sum")
     table["share"] = table["t_per_year"] / delivered

@@ -6,6 +6,7 @@ this module only reads them and answers lookups. See ``docs/cost-model.md``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,13 +42,23 @@ COMMODITY_COLUMNS = [
     Column("commodity", required=True),
     Column("name", required=True),
     Column("allowed_modes", required=True, check=_modes),
+    Column("terminal_modes", check=_modes),
     Column("t_per_teu", "float", allowed=limits.T_PER_TEU),
     Column("value_usd_per_t", "float", allowed=limits.VALUE_USD_PER_T),
     *PROVENANCE_COLUMNS,
 ]
+_TAG = re.compile(r"^[a-z0-9_]*$")
+
+
+def _tag(value: object) -> str | None:
+    return None if _TAG.match(str(value)) else f"{value!r} must match [a-z0-9_]+"
+
+
 MODE_COLUMNS = [
     Column("commodity", required=True),
     Column("mode", required=True, check=one_of(MODES)),
+    Column("section", check=_tag),
+    Column("service", check=_tag),
     Column("tariff_usd_per_tkm", "float", required=True, allowed=limits.USD_PER_TKM),
     Column("speed_km_per_day", "float", required=True, allowed=limits.SPEED_KM_PER_DAY),
     Column("co2_g_per_tkm", "float", required=True, allowed=limits.CO2_G_PER_TKM),
@@ -63,6 +74,7 @@ TRANSFER_COLUMNS = [
     Column("commodity", required=True),
     Column("kind", required=True, check=one_of(TRANSFER_KINDS)),
     Column("mode", check=one_of(MODES)),
+    Column("service", check=_tag),
     Column("cost_usd_per_t", "float", required=True, allowed=limits.USD_PER_T),
     Column("time_days", "float", required=True, allowed=limits.DAYS),
     *PROVENANCE_COLUMNS,
@@ -91,7 +103,7 @@ class CostModel:
     """Lookups over the cost tables; build with :func:`load_cost_model`."""
 
     commodities: pd.DataFrame  # indexed by commodity
-    modes: pd.DataFrame  # indexed by (commodity, mode)
+    modes: pd.DataFrame  # indexed by (commodity, mode, section, service); "" = any
     transfers: pd.DataFrame
     sources: pd.DataFrame  # indexed by source_id
     #: ISO3 country -> customs union; a border between two members of one union has no
@@ -109,6 +121,14 @@ class CostModel:
     def allowed_modes(self, commodity: str) -> tuple[str, ...]:
         text = self.commodities.at[self.check_commodity(commodity), "allowed_modes"]
         return tuple(m.strip() for m in text.split(";") if m.strip())
+
+    def terminal_modes(self, commodity: str) -> tuple[str, ...]:
+        """Modes the commodity enters, leaves and changes to only at its terminals
+        (``terminals.csv`` of the network): crude oil by rail and sea, for instance."""
+        if "terminal_modes" not in self.commodities:
+            return ()
+        text = self.commodities.at[self.check_commodity(commodity), "terminal_modes"] or ""
+        return tuple(m.strip() for m in str(text).split(";") if m.strip())
 
     def restrict_modes(self, commodity: str, modes: str) -> str:
         """Normalise a demand row's ``allowed_modes`` (``;``-separated) for ``commodity``.
@@ -136,22 +156,52 @@ class CostModel:
         keep = set(wanted) | ({"transfer"} & set(own))
         return ";".join(m for m in MODES if m in keep)
 
-    def mode(self, commodity: str, mode: str) -> ModeParams:
-        row = self.modes.loc[(commodity, mode)]
-        return ModeParams(float(row["tariff_usd_per_tkm"]), float(row["speed_km_per_day"]),
-                          float(row["co2_g_per_tkm"]))
+    def mode(self, commodity: str, mode: str, section: str = "",
+             service: str = "") -> ModeParams:
+        """Tariff, speed and CO2 of ``mode`` for ``commodity`` on links of ``section`` by
+        ``service``.
 
-    def charge(self, commodity: str, kind: str, mode: str | None = None) -> Charge:
-        """The fixed charge of ``kind`` for ``commodity``; a mode-specific row wins."""
+        The most specific row of ``modes.csv`` wins: (section, service), then (section, any
+        service), then (any section, service), then the mode's base row.
+        """
+        for key in ((section, service), (section, ""), ("", service), ("", "")):
+            if (commodity, mode, *key) in self.modes.index:
+                row = self.modes.loc[(commodity, mode, *key)]
+                return ModeParams(float(row["tariff_usd_per_tkm"]),
+                                  float(row["speed_km_per_day"]), float(row["co2_g_per_tkm"]))
+        raise KeyError((commodity, mode))
+
+    def services(self, commodity: str) -> tuple[str, ...]:
+        """The named services of a commodity (``""``, the standard one, first)."""
+        named = set(self.modes.xs(commodity, level="commodity").index.get_level_values(
+            "service")) | set(self.transfers.loc[self.transfers["commodity"] == commodity,
+                                                 "service"])
+        return ("", *sorted(named - {""}))
+
+    def charge(self, commodity: str, kind: str, mode: str | None = None,
+               service: str = "") -> Charge:
+        """The fixed charge of ``kind`` for ``commodity``; a row of the service and of the
+        mode wins over a general one."""
         rows = self.transfers[(self.transfers["commodity"] == commodity)
                               & (self.transfers["kind"] == kind)]
-        specific = rows[rows["mode"] == mode] if mode else rows.iloc[0:0]
-        generic = rows[rows["mode"] == ""]
-        chosen = specific if len(specific) else generic
-        if not len(chosen):
-            return Charge(0.0, 0.0)
-        row = chosen.iloc[0]
-        return Charge(float(row["cost_usd_per_t"]), float(row["time_days"]))
+        for want_service in dict.fromkeys((service, "")):
+            mine = rows[rows["service"] == want_service]
+            specific = mine[mine["mode"] == mode] if mode else mine.iloc[0:0]
+            generic = mine[mine["mode"] == ""]
+            chosen = specific if len(specific) else generic
+            if len(chosen):
+                row = chosen.iloc[0]
+                return Charge(float(row["cost_usd_per_t"]), float(row["time_days"]))
+        return Charge(0.0, 0.0)
+
+    def check_service(self, commodity: str, service: str) -> str:
+        """Return ``service`` or raise InvalidOptionError naming the commodity's services."""
+        known = self.services(commodity)
+        if service not in known:
+            names = ", ".join(s or "standard" for s in known)
+            raise InvalidOptionError(f"Unknown service {service!r} for {commodity}; choose one "
+                                     f"of {names}.")
+        return service
 
     def value_of_time_usd_per_t_day(self, commodity: str, annual_rate: float = 0.10) -> float:
         """Capital cost of cargo in transit: cargo value × ``annual_rate`` / 365."""
@@ -186,24 +236,29 @@ def load_cost_model(folder: Path) -> CostModel:
         check_references(table, "source_id", known_sources, label, "source id")
         if name != "commodities":
             check_references(table, "commodity", known, label, "commodity")
-    pairs = set()
-    for row_number, (commodity, mode) in enumerate(
-            zip(modes["commodity"], modes["mode"], strict=True), start=1):
-        if (commodity, mode) in pairs:
-            raise DataError(f"duplicate row for ({commodity}, {mode})", file=str(paths["modes"]),
+    pairs, keys = set(), set()
+    for row_number, key in enumerate(
+            zip(modes["commodity"], modes["mode"], modes["section"], modes["service"],
+                strict=True), start=1):
+        if key in keys:
+            where = ", ".join(k for k in key if k)
+            raise DataError(f"duplicate row for ({where})", file=str(paths["modes"]),
                             row=row_number, field="mode")
-        pairs.add((commodity, mode))
+        keys.add(key)
+        if not key[2] and not key[3]:
+            pairs.add(key[:2])
     for row_number, (commodity, allowed) in enumerate(
             zip(commodities["commodity"], commodities["allowed_modes"], strict=True), start=1):
         for mode in allowed.split(";"):
             mode = mode.strip()
             if mode and mode != "transfer" and (commodity, mode) not in pairs:
-                raise DataError(f"allowed mode {mode!r} has no row in modes.csv",
+                raise DataError(f"allowed mode {mode!r} has no base row in modes.csv (empty "
+                                f"section and service)",
                                 file=str(paths["commodities"]), row=row_number,
                                 field="allowed_modes")
     return CostModel(
         commodities=commodities.set_index("commodity"),
-        modes=modes.set_index(["commodity", "mode"]),
+        modes=modes.set_index(["commodity", "mode", "section", "service"]),
         transfers=transfers,
         sources=sources.set_index("source_id"),
         customs_unions=_customs_unions(folder / "customs_unions.csv", known_sources),

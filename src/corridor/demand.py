@@ -22,6 +22,7 @@ from corridor.tables import (
     check_estimates,
     check_references,
     check_unique,
+    iso3_list,
     read_table,
 )
 
@@ -32,12 +33,15 @@ DEMAND_COLUMNS = [
     Column("t_per_year", "float", required=True, allowed=limits.TONNES_PER_YEAR),
     Column("year", "int", allowed=limits.YEAR),
     Column("allowed_modes"),
+    Column("avoid_countries", check=iso3_list),
     *PROVENANCE_COLUMNS,
     Column("notes"),
 ]
 
 #: What makes one demand segment: rows sharing these are summed before assignment.
-OD_KEYS = ("origin", "destination", "commodity", "allowed_modes")
+OD_KEYS = ("origin", "destination", "commodity", "allowed_modes", "avoid_countries")
+#: What makes one group of the assignment: a commodity, its allowed modes, countries avoided.
+SEGMENT_KEYS = ("commodity", "allowed_modes", "avoid_countries")
 
 #: The columns of a demand table, in order (what :func:`load_demand` returns).
 DEMAND_FIELDS = [column.name for column in DEMAND_COLUMNS]
@@ -104,6 +108,7 @@ def load_demand(path: str | Path | None = None, network: Network | None = None) 
         _check_nodes(table, end, net, label)
     check_references(table, "commodity", set(net.costs.commodities.index), label, "commodity")
     table["allowed_modes"] = _allowed_modes(table, net, label)
+    table["avoid_countries"] = [avoid_key(v) for v in table["avoid_countries"].fillna("")]
     for row_number, (a, b) in enumerate(zip(table["origin"], table["destination"], strict=True),
                                         start=1):
         if a == b:
@@ -111,6 +116,12 @@ def load_demand(path: str | Path | None = None, network: Network | None = None) 
                             row=row_number, field="destination")
     table["year"] = table["year"].astype("Int64")
     return table[DEMAND_FIELDS + [c for c in table.columns if c not in DEMAND_FIELDS]]
+
+
+def avoid_key(text: object) -> str:
+    """``"RUS; irn"`` → ``"IRN;RUS"``: the countries a segment avoids, in one spelling."""
+    return ";".join(sorted({c.strip().upper() for c in str(text or "").split(";")
+                            if c.strip()}))
 
 
 def _allowed_modes(table: pd.DataFrame, network: Network, label: str) -> list[str]:
@@ -160,9 +171,10 @@ def aggregate_od(demand: pd.DataFrame) -> pd.DataFrame:
     if demand.empty:
         return pd.DataFrame({key: pd.Series(dtype=str) for key in OD_KEYS}
                             | {"t_per_year": pd.Series(dtype=float)})
-    if "allowed_modes" not in demand:
-        demand = demand.assign(allowed_modes="")
-    demand = demand.assign(allowed_modes=demand["allowed_modes"].fillna("").astype(str))
+    for key in ("allowed_modes", "avoid_countries"):
+        if key not in demand:
+            demand = demand.assign(**{key: ""})
+        demand = demand.assign(**{key: demand[key].fillna("").astype(str)})
     grouped = (demand.groupby(list(OD_KEYS), sort=False)["t_per_year"].sum().reset_index())
     grouped["t_per_year"] = grouped["t_per_year"].astype(float)
     return grouped

@@ -20,7 +20,7 @@ from corridor.errors import InvalidOptionError
 from corridor.network import Network
 
 LINK, TRANSFER, ACCESS, EGRESS, SPLIT = 0, 1, 2, 3, 4
-OBJECTIVES = ("cost", "time", "co2", "generalised")
+OBJECTIVES = ("cost", "time", "co2", "distance", "generalised")
 _EPS = 1e-9  # stands in for a zero weight, which a CSR matrix cannot hold
 
 
@@ -55,6 +55,7 @@ class CompiledGraph:
     border: np.ndarray  # link arcs that cross a border
     transfer_kind: np.ndarray  # '' | 'gauge_change' | 'mode_change'
     value_of_time: float
+    arc_terminal: np.ndarray | None = None  # row of network.terminals (-1: not a terminal)
     _indptr: np.ndarray | None = None
     _indices: np.ndarray | None = None
     _order: np.ndarray | None = None
@@ -73,13 +74,15 @@ class CompiledGraph:
         self._keys = self.tail[order].astype(np.int64) * self.n_sub + self.head[order]
 
     def weights(self, objective: str) -> np.ndarray:
-        """Arc weights for an objective: USD/t, days, kg CO2/t, or cost plus value of time."""
+        """Arc weights for an objective: USD/t, days, kg CO2/t, km, or cost plus value of time."""
         if objective == "cost":
             return self.cost_usd
         if objective == "time":
             return self.days
         if objective == "co2":
             return self.co2_kg
+        if objective == "distance":
+            return self.km
         if objective == "generalised":
             return self.cost_usd + self.value_of_time * self.days
         raise ValueError(objective)
@@ -113,7 +116,8 @@ class CompiledGraph:
         return ok
 
 
-def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> CompiledGraph:
+def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
+                  service: str = "") -> CompiledGraph:
     """Build the layered arc arrays of ``network`` for one commodity.
 
     Only links in ``operating`` status whose mode the commodity may use are kept. Optional link
@@ -129,6 +133,11 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> 
     allowed_modes
         Optional ``;``-separated subset of the commodity's modes (a demand segment held to,
         say, rail and ferry); empty means every mode of the commodity.
+    service
+        A named service of the cost model (``express`` …) whose speeds, tariffs and dwell
+        times replace the standard ones where it has rows; empty is the standard service.
+        Per-link parameters come from the link's ``section`` (see
+        :meth:`corridor.cost.CostModel.mode`).
 
     Returns
     -------
@@ -136,6 +145,7 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> 
     """
     costs = network.costs
     costs.check_commodity(commodity)
+    costs.check_service(commodity, service)
     try:
         restricted = costs.restrict_modes(commodity, allowed_modes)
     except ValueError as exc:
@@ -177,9 +187,13 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> 
     # link metrics, per tonne
     length = sel["length_km"].to_numpy(dtype=float)
     tariff, speed, co2_g = (np.zeros(n_links) for _ in range(3))
-    for m in set(mode) - {"transfer"}:
-        params = costs.mode(commodity, m)
-        pick = mode == m
+    section = (sel["section"].fillna("").astype(str).to_numpy(dtype=object)
+               if "section" in sel else np.full(n_links, "", dtype=object))
+    for m, tag in set(zip(mode, section, strict=True)):
+        if m == "transfer":
+            continue
+        params = costs.mode(commodity, m, tag, service)
+        pick = (mode == m) & (section == tag)
         tariff[pick], speed[pick], co2_g[pick] = (params.tariff_usd_per_tkm,
                                                   params.speed_km_per_day, params.co2_g_per_tkm)
     fixed_tariff = sel["tariff_usd_per_t"].to_numpy(dtype=float, na_value=np.nan)
@@ -187,7 +201,7 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> 
     cost = np.where(np.isnan(fixed_tariff), tariff * length, fixed_tariff)
     days = np.where(np.isnan(fixed_time), length / np.where(speed > 0, speed, 1.0), fixed_time)
     co2 = co2_g * length / 1000.0
-    handling = costs.charge(commodity, "mode_change")
+    handling = costs.charge(commodity, "mode_change", service=service)
     is_transfer = mode == "transfer"
     cost[is_transfer], days[is_transfer], co2[is_transfer] = (handling.cost_usd_per_t,
                                                               handling.time_days, 0.0)
@@ -197,11 +211,13 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> 
                      dtype=object)[pd.factorize(node_country)[0]]
     customs = crosses & ~((union[a] == union[b]) & (union[a] != ""))
     for m in set(mode[customs]):
-        charge = costs.charge(commodity, "border_crossing", m)
+        charge = costs.charge(commodity, "border_crossing", m, service)
         pick = customs & (mode == m)
         cost[pick] += charge.cost_usd_per_t
         days[pick] += charge.time_days
     days += np.nan_to_num(sel["border_delay_days"].to_numpy(dtype=float, na_value=np.nan))
+    if "wait_days" in sel:  # waiting for a ferry or a berth, apart from the sailing time
+        days += np.nan_to_num(sel["wait_days"].to_numpy(dtype=float, na_value=np.nan))
     for column, target in (("cost_factor", cost), ("time_factor", days)):
         if column in sel:
             target *= np.nan_to_num(sel[column].to_numpy(dtype=float, na_value=np.nan), nan=1.0)
@@ -235,6 +251,7 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> 
         "cmask": np.concatenate([link_mask, link_mask[back]]),
         "border": np.concatenate([crosses, crosses[back]]),
         "tkind": np.full(n_links + back.sum(), "", dtype=object),
+        "terminal": np.full(n_links + back.sum(), -1, dtype=np.int64),
     }
 
     # access (source -> layer) and egress (layer -> sink) arcs: free
@@ -245,9 +262,18 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> 
     egress = _virtual(layer_subs, sink_of[layer_nodes], EGRESS, layer_nodes,
                       node_mask[layer_nodes])
 
-    # transfers between every two layers at a node
+    # transfers between every two layers at a node (only at terminals for a commodity that
+    # has terminals)
     pairs = subs.reset_index().merge(subs.reset_index(), on="node", suffixes=("", "_to"))
-    pairs = pairs[pairs["layer"] != pairs["layer_to"]]
+    pairs = pairs[pairs["layer"] != pairs["layer_to"]].reset_index(drop=True)
+    pair_terminal, pairs = _terminals(network, commodity, pairs, node_ids)
+    layers = _terminal_layers(network, commodity, subs, node_ids)
+    if layers is not None:  # crude enters and leaves in rail or sea only at a berth
+        reachable, berth = layers
+        access["terminal"] = berth
+        egress["terminal"] = berth.copy()
+        access = {k: v[reachable] for k, v in access.items()}
+        egress = {k: v[reachable] for k, v in egress.items()}
     t_cost = np.zeros(len(pairs))
     t_days = np.zeros(len(pairs))
     t_kind = np.empty(len(pairs), dtype=object)
@@ -256,16 +282,19 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> 
         if "transfer" in (from_layer, to_layer):
             kind, charge = "mode_change", None  # the transfer link carries the handling charge
         elif from_layer.startswith("rail") and to_layer.startswith("rail"):
-            kind, charge = "gauge_change", costs.charge(commodity, "gauge_change", "rail")
+            kind, charge = "gauge_change", costs.charge(commodity, "gauge_change", "rail",
+                                                        service)
         else:
-            kind, charge = "mode_change", costs.charge(commodity, "mode_change", to_layer)
+            kind, charge = "mode_change", costs.charge(commodity, "mode_change", to_layer,
+                                                       service)
         t_kind[pick] = kind
         if charge is not None:
             t_cost[pick], t_days[pick] = charge.cost_usd_per_t, charge.time_days
+    _terminal_charges(network, pair_terminal, t_cost, t_days)
     t_nodes = pairs["node"].to_numpy(dtype=np.int64)
     transfer = _virtual(pairs["index"].to_numpy(), pairs["index_to"].to_numpy(), TRANSFER,
                         t_nodes, node_mask[t_nodes])
-    transfer.update(cost=t_cost, days=t_days, tkind=t_kind)
+    transfer.update(cost=t_cost, days=t_days, tkind=t_kind, terminal=pair_terminal)
 
     parts = [link_part, access, egress, transfer]
     arcs = {key: np.concatenate([part[key] for part in parts]) for key in link_part}
@@ -276,7 +305,8 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> 
     sub_node = np.concatenate([sub_node, sub_node[head[len(head) - extra:]]])
     sub_layer = np.concatenate([sub_layer, np.full(extra, "split", dtype=object)])
     fills = {"kind": SPLIT, "link": -1, "node": -1, "fwd": True, "cost": 0.0, "days": 0.0,
-             "co2": 0.0, "km": 0.0, "mode": -1, "cmask": 0, "border": False, "tkind": ""}
+             "co2": 0.0, "km": 0.0, "mode": -1, "cmask": 0, "border": False, "tkind": "",
+             "terminal": -1}
 
     def col(key: str) -> np.ndarray:
         values = arcs[key]
@@ -292,8 +322,106 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "") -> 
         mode_code=col("mode").astype(np.int64), modes=modes,
         country_mask=col("cmask").astype(np.int64), countries=countries,
         border=col("border").astype(bool), transfer_kind=col("tkind"),
+        arc_terminal=col("terminal").astype(np.int64),
         value_of_time=costs.value_of_time_usd_per_t_day(commodity),
     )
+
+
+def _family(layer: str) -> str:
+    return "rail" if layer.startswith("rail") else layer
+
+
+def terminal_directions(modes: object) -> tuple[list[str], list[str]]:
+    """The modes a terminal takes cargo from and hands it to.
+
+    ``"rail>sea"`` loads tank cars onto tankers only; ``"oil_pipeline;rail>sea"`` takes from
+    either; ``"rail;sea"`` (no ``>``) works both ways between every two of its modes; a single
+    mode (``"sea"``) is a berth where trips begin or end.
+    """
+    text = str(modes)
+    if ">" in text:
+        left, _, right = text.partition(">")
+    else:
+        left = right = text
+    def split(part: str) -> list[str]:
+        return [m.strip() for m in part.split(";") if m.strip()]
+
+    return split(left), split(right)
+
+
+def _terminals(network: Network, commodity: str, pairs: pd.DataFrame,
+               node_ids: np.ndarray) -> tuple[np.ndarray, pd.DataFrame]:
+    """Keep the layer changes a commodity may make; returns (terminal per pair, pairs).
+
+    A change between two modes is matched to the first terminal of the commodity at that node
+    that lists both (its capacity then bounds it). For a commodity with ``terminal_modes``
+    (crude oil: rail and sea) a change into or out of one of those modes is kept only where a
+    terminal matches; a change of rail gauge or to and from a transfer link is always kept.
+    The terminal is the row position in ``network.terminals`` (-1 for no terminal).
+    """
+    terminals = network.terminals
+    terminal = np.full(len(pairs), -1, dtype=np.int64)
+    mine = np.flatnonzero((terminals["commodity"] == commodity).to_numpy()) \
+        if len(terminals) else np.zeros(0, dtype=np.int64)
+    restricted = set(network.costs.terminal_modes(commodity))
+    if not len(mine) and not restricted:
+        return terminal, pairs
+    source = pairs["layer"].map(_family).to_numpy(dtype=object)
+    target = pairs["layer_to"].map(_family).to_numpy(dtype=object)
+    place = node_ids[pairs["node"].to_numpy()]
+    for position in mine:
+        row = terminals.iloc[position]
+        ins, outs = terminal_directions(row["modes"])
+        hit = ((place == row["node_id"]) & np.isin(source, ins) & np.isin(target, outs)
+               & (source != target) & (terminal < 0))
+        terminal[hit] = position
+    needs = np.isin(source, list(restricted)) | np.isin(target, list(restricted))
+    free = (source == target) | (source == "transfer") | (target == "transfer")
+    keep = free | ~needs | (terminal >= 0)
+    return terminal[keep], pairs[keep].reset_index(drop=True)
+
+
+def _terminal_layers(network: Network, commodity: str, subs: pd.DataFrame,
+                     node_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Which layer sub-nodes a commodity may start or end a trip in, and through which berth.
+
+    For a commodity with ``terminal_modes`` (crude oil: rail and sea), a trip starts or ends
+    in one of those modes only where a terminal of the commodity lists that single mode: a
+    loading or discharge berth (crude leaves Turkmenistan by tanker at its oil berth and
+    reaches a market port at its discharge berth). A terminal that lists several modes is a
+    place to change between them (rail to tanker), not to begin or end a trip, so crude leaves
+    an oil field by rail only through its loading terminal. Returns (keep mask, berth per
+    layer sub-node: its row in ``network.terminals`` or -1), or None when every layer is open.
+    """
+    restricted = set(network.costs.terminal_modes(commodity))
+    if not restricted:
+        return None
+    terminals = network.terminals
+    berths: dict[tuple[str, str], int] = {}
+    if len(terminals):
+        for position in np.flatnonzero((terminals["commodity"] == commodity).to_numpy()):
+            row = terminals.iloc[position]
+            ins, outs = terminal_directions(row["modes"])
+            if ins == outs and len(ins) == 1:
+                berths.setdefault((row["node_id"], ins[0]), int(position))
+    place = node_ids[subs["node"].to_numpy()]
+    family = subs["layer"].map(_family).to_numpy(dtype=object)
+    berth = np.array([berths.get((node, fam), -1) for node, fam in
+                      zip(place, family, strict=True)], dtype=np.int64)
+    keep = np.array([fam not in restricted for fam in family], dtype=bool) | (berth >= 0)
+    return keep, berth
+
+
+def _terminal_charges(network: Network, terminal: np.ndarray, cost: np.ndarray,
+                      days: np.ndarray) -> None:
+    """A terminal's own handling cost and time replace the cost model's where it gives them."""
+    if not (terminal >= 0).any():
+        return
+    table = network.terminals
+    for column, target in (("cost_usd_per_t", cost), ("time_days", days)):
+        values = table[column].to_numpy(dtype=float)[np.maximum(terminal, 0)]
+        given = (terminal >= 0) & np.isfinite(values)
+        target[given] = values[given]
 
 
 def _lookup(values: np.ndarray, fn) -> np.ndarray:
@@ -313,6 +441,7 @@ def _virtual(tail: np.ndarray, head: np.ndarray, kind: int, node: np.ndarray,
         "cost": np.zeros(n), "days": np.zeros(n), "co2": np.zeros(n), "km": np.zeros(n),
         "mode": np.full(n, -1, dtype=np.int64), "cmask": np.asarray(cmask, dtype=np.int64),
         "border": np.zeros(n, dtype=bool), "tkind": np.full(n, "", dtype=object),
+        "terminal": np.full(n, -1, dtype=np.int64),
     }
 
 

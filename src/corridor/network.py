@@ -38,13 +38,16 @@ from corridor.tables import (
 
 FORMAT_VERSION = "1"
 #: The files of a network folder (``network.toml`` is optional).
-NETWORK_FILES = ("node.csv", "link.csv", "sources.csv", "network.toml")
+NETWORK_FILES = ("node.csv", "link.csv", "sources.csv", "terminals.csv", "contracts.csv",
+                 "network.toml")
 NODE_KINDS = (
     "city", "seaport", "lake_port", "river_port", "border_crossing", "rail_terminal",
     "rail_junction", "dry_port", "oil_field", "gas_field", "pipeline_terminal",
     "pumping_station",
 )
 LINK_STATUS = ("operating", "planned", "under_construction")
+#: Sea areas: every two ports of one area are joined by a sea link (scripts/build_sea_legs.py).
+SEA_AREAS = ("ocean", "caspian")
 _ID = re.compile(r"^[a-z0-9_]+$")
 
 
@@ -65,6 +68,7 @@ NODE_COLUMNS = [
     Column("lon", "float", required=True, allowed=limits.LONGITUDE),
     Column("lat", "float", required=True, allowed=limits.LATITUDE),
     Column("kind", required=True, check=one_of(NODE_KINDS)),
+    Column("sea_area", check=one_of(SEA_AREAS)),
     *PROVENANCE_COLUMNS,
     Column("notes"),
 ]
@@ -80,11 +84,13 @@ LINK_COLUMNS = [
     Column("gauge_mm", "int", check=_gauge),
     Column("country", check=iso3_list),
     Column("corridor"),
+    Column("section", check=_identifier),
     Column("capacity_t_per_year", "float", allowed=limits.TONNES_PER_YEAR),
     Column("capacity_teu_per_year", "float", allowed=limits.TEU_PER_YEAR),
     Column("time_days", "float", allowed=limits.DAYS),
     Column("tariff_usd_per_t", "float", allowed=limits.USD_PER_T),
     Column("border_delay_days", "float", allowed=limits.DAYS),
+    Column("wait_days", "float", allowed=limits.DAYS),
     Column("status", check=one_of(LINK_STATUS)),
     *PROVENANCE_COLUMNS,
     Column("notes"),
@@ -112,6 +118,12 @@ class Network:
         One row per link, indexed by ``link_id`` (columns of ``link.csv``).
     sources
         Every source the network and the cost model cite, indexed by ``source_id``.
+    terminals
+        Where a commodity may change mode, and how much a year (``terminals.csv``, indexed by
+        ``terminal_id``; empty when the folder has none).
+    contracts
+        Agreements and access rules that bound what some shippers send through a link
+        (``contracts.csv``, indexed by ``contract_id``; empty when the folder has none).
     costs
         The cost model (commodities, per-mode tariffs, speeds, CO2, transfer costs).
     path
@@ -124,6 +136,8 @@ class Network:
     costs: CostModel
     path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    terminals: pd.DataFrame = field(default_factory=lambda: _empty_terminals())
+    contracts: pd.DataFrame = field(default_factory=lambda: _empty_contracts())
 
     def __post_init__(self) -> None:
         self._names: dict[str, str] = {}
@@ -215,14 +229,20 @@ def load_network(path: str | Path | None = None, costs: str | Path | None = None
     """
     folder = Path(path) if path is not None else _default_data() / "network"
     nodes, links, sources, notes = _read_network(folder)
+    terminals = _read_terminals(folder / "terminals.csv", nodes)
+    contracts = _read_contracts(folder / "contracts.csv", nodes, links)
     cost_model = load_cost_model(Path(costs) if costs is not None else _default_data() / "costs")
     all_sources = pd.concat([sources, cost_model.sources])
     check_unique(all_sources.reset_index(), "source_id", str(folder / "sources.csv"))
     known = set(all_sources.index)
-    for table, name in ((nodes, "node.csv"), (links, "link.csv")):
+    for table, name in ((nodes, "node.csv"), (links, "link.csv"),
+                        (terminals, "terminals.csv"), (contracts, "contracts.csv")):
         check_references(table.reset_index(), "source_id", known, str(folder / name), "source id")
+    _check_terminal_modes(terminals, cost_model, str(folder / "terminals.csv"))
+    check_references(contracts.reset_index(), "commodity", set(cost_model.commodities.index),
+                     str(folder / "contracts.csv"), "commodity")
     return Network(nodes=nodes, links=links, sources=all_sources, costs=cost_model,
-                   path=folder, warnings=notes)
+                   path=folder, warnings=notes, terminals=terminals, contracts=contracts)
 
 
 def _check_manifest(folder: Path) -> None:
@@ -269,13 +289,121 @@ def _read_network(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
         if a == b:
             raise DataError("link starts and ends at the same node", file=str(link_file),
                             row=row_number, field="to_node_id")
-    links["status"] = links["status"].fillna("operating")
+    links["status"] = links["status"].fillna("").replace("", "operating")
     links["gauge_mm"] = links["gauge_mm"].astype("Int64")
     notes = _connectivity_warnings(nodes, links)
     for note in notes:
         warnings.warn(f"{link_file}: {note}", CorridorWarning, stacklevel=3)
     return nodes.set_index("node_id"), links.set_index("link_id"), sources.set_index(
         "source_id"), notes
+
+
+TERMINAL_COLUMNS = [
+    Column("terminal_id", required=True, check=_identifier),
+    Column("node_id", required=True),
+    Column("commodity", required=True),
+    Column("modes", required=True),
+    Column("capacity_t_per_year", "float", allowed=limits.TONNES_PER_YEAR),
+    Column("cost_usd_per_t", "float", allowed=limits.USD_PER_T),
+    Column("time_days", "float", allowed=limits.DAYS),
+    *PROVENANCE_COLUMNS,
+    Column("notes"),
+]
+
+
+def _empty_terminals() -> pd.DataFrame:
+    return pd.DataFrame({c.name: pd.Series(dtype=float if c.kind == "float" else object)
+                         for c in TERMINAL_COLUMNS}).set_index("terminal_id")
+
+
+def _read_terminals(path: Path, nodes: pd.DataFrame) -> pd.DataFrame:
+    """The optional ``terminals.csv``: where a commodity may change between modes.
+
+    A commodity with at least one row changes mode only at its terminals (between the modes a
+    row lists, in either direction, within its yearly capacity); other commodities change mode
+    wherever their modes meet.
+    """
+    if not path.is_file():
+        return _empty_terminals()
+    table = read_table(path, TERMINAL_COLUMNS)
+    label = str(path)
+    check_unique(table, "terminal_id", label)
+    check_estimates(table, label)
+    check_references(table, "node_id", set(nodes.index), label, "node id")
+    for row_number, modes in enumerate(table["modes"], start=1):
+        text = str(modes)
+        sides = text.split(">")
+        listed = [m.strip() for side in sides for m in side.split(";") if m.strip()]
+        bad = [m for m in listed if m not in MODES or m == "transfer"]
+        if bad or not listed or len(sides) > 2 or any(not side.strip() for side in sides):
+            raise DataError(f"modes must name one or more of {', '.join(MODES[:-1])} "
+                            f"separated by ';', optionally as <from modes>><to modes>, got "
+                            f"{modes!r}", file=label, row=row_number, field="modes")
+    return table.set_index("terminal_id")
+
+
+def _check_terminal_modes(terminals: pd.DataFrame, costs: CostModel, label: str) -> None:
+    for row_number, (commodity, modes) in enumerate(
+            zip(terminals["commodity"], terminals["modes"], strict=True), start=1):
+        if commodity not in costs.commodities.index:
+            raise DataError(f"unknown commodity {commodity!r}", file=label, row=row_number,
+                            field="commodity")
+        own = costs.allowed_modes(commodity)
+        bad = [m for m in str(modes).replace(">", ";").split(";")
+               if m.strip() and m.strip() not in own]
+        if bad:
+            raise DataError(f"{commodity} cannot move by {', '.join(bad)}", file=label,
+                            row=row_number, field="modes")
+
+
+CONTRACT_COLUMNS = [
+    Column("contract_id", required=True, check=_identifier),
+    Column("what", required=True),
+    Column("commodity", required=True),
+    Column("origin"),
+    Column("origin_country", check=iso3_list),
+    Column("link_id", required=True),
+    Column("min_t_per_year", "float", allowed=limits.TONNES_PER_YEAR),
+    Column("max_t_per_year", "float", allowed=limits.TONNES_PER_YEAR),
+    *PROVENANCE_COLUMNS,
+    Column("notes"),
+]
+
+
+def _empty_contracts() -> pd.DataFrame:
+    return pd.DataFrame({c.name: pd.Series(dtype=float if c.kind == "float" else object)
+                         for c in CONTRACT_COLUMNS}).set_index("contract_id")
+
+
+def _read_contracts(path: Path, nodes: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
+    """The optional ``contracts.csv``: bounds on the tonnes some shippers send through a link.
+
+    A row selects demand by commodity and by origin node or origin country, and bounds the
+    yearly tonnes of that demand on one link (``min_t_per_year`` a volume agreed with a
+    pipeline or port, ``max_t_per_year`` a quota, ``0`` a link those shippers have no access
+    to). The assignment keeps a minimum unless meeting it would strand cargo (it is a soft
+    bound at the stranding penalty); a maximum always holds.
+    """
+    if not path.is_file():
+        return _empty_contracts()
+    table = read_table(path, CONTRACT_COLUMNS)
+    label = str(path)
+    check_unique(table, "contract_id", label)
+    check_estimates(table, label)
+    check_references(table, "origin", set(nodes.index), label, "node id")
+    check_references(table, "link_id", set(links.index), label, "link id")
+    for row_number, row in enumerate(table.to_dict(orient="records"), start=1):
+        low, high = row["min_t_per_year"], row["max_t_per_year"]
+        if pd.isna(low) and pd.isna(high):
+            raise DataError("give min_t_per_year, max_t_per_year or both", file=label,
+                            row=row_number, field="min_t_per_year")
+        if not pd.isna(low) and not pd.isna(high) and low > high:
+            raise DataError(f"min_t_per_year {low:g} is above max_t_per_year {high:g}",
+                            file=label, row=row_number, field="max_t_per_year")
+        if bool(row["origin"]) == bool(row["origin_country"]):
+            raise DataError("give exactly one of origin and origin_country", file=label,
+                            row=row_number, field="origin")
+    return table.set_index("contract_id")
 
 
 def _connectivity_warnings(nodes: pd.DataFrame, links: pd.DataFrame) -> list[str]:

@@ -18,7 +18,7 @@ from corridor.errors import InvalidOptionError, NoRouteError
 from corridor.graph import LINK, TRANSFER, CompiledGraph, compile_graph
 from corridor.network import Network
 
-ROUTE_OBJECTIVES = ("cost", "time", "co2")
+ROUTE_OBJECTIVES = ("cost", "time", "co2", "distance")
 
 
 @dataclass(frozen=True)
@@ -114,11 +114,12 @@ class Router:
         self._names = network.nodes["name"].to_dict()
         self._countries = network.nodes["country"].to_dict()
 
-    def graph(self, commodity: str) -> CompiledGraph:
-        """The compiled graph of a commodity (built on first use)."""
-        if commodity not in self._graphs:
-            self._graphs[commodity] = compile_graph(self.network, commodity)
-        return self._graphs[commodity]
+    def graph(self, commodity: str, service: str = "") -> CompiledGraph:
+        """The compiled graph of a commodity and service (built on first use)."""
+        key = f"{commodity}/{service}" if service else commodity
+        if key not in self._graphs:
+            self._graphs[key] = compile_graph(self.network, commodity, service=service)
+        return self._graphs[key]
 
     def route(
         self,
@@ -130,6 +131,7 @@ class Router:
         avoid_modes: tuple[str, ...] | list[str] = (),
         via: str | None = None,
         alternatives: int = 1,
+        service: str = "",
     ) -> list[Route]:
         """Best route and up to ``alternatives - 1`` ranked loopless alternatives.
 
@@ -140,13 +142,16 @@ class Router:
         commodity
             A commodity of the cost model (``container``, ``crude_oil`` …).
         optimize
-            ``cost`` (USD/t), ``time`` (days) or ``co2`` (kg CO2/t).
+            ``cost`` (USD/t), ``time`` (days), ``co2`` (kg CO2/t) or ``distance`` (km).
         avoid
             ISO3 codes of countries the route may not touch.
         avoid_modes
             Modes the route may not use.
         alternatives
             How many routes to return at most (1 = only the best).
+        service
+            A named service of the cost model (e.g. ``express`` block trains) whose speeds,
+            tariffs and dwell replace the standard ones; empty is the standard service.
 
         Returns
         -------
@@ -170,7 +175,7 @@ class Router:
         self._check_options(commodity, avoid, avoid_modes)
         if start == end or stop in (start, end):
             raise InvalidOptionError("origin, destination and via must be different places.")
-        graph = self.graph(commodity)
+        graph = self.graph(commodity, service)
         for place, role in ((start, "origin"), (end, "destination"), (stop, "via")):
             if place is None:
                 continue

@@ -38,7 +38,7 @@ _LINK_FIELDS = {c.name: c for c in LINK_COLUMNS}
 _DEMAND_FILTERS = ("origin", "destination", "commodity", "origin_country",
                    "destination_country")
 _DEMAND_ROW = ("origin", "destination", "commodity", "t_per_year", "year", "allowed_modes",
-               "source_id", "estimated", "estimate_method", "notes")
+               "avoid_countries", "source_id", "estimated", "estimate_method", "notes")
 
 
 @dataclass(frozen=True)
@@ -353,7 +353,8 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
                                 field=f"{key}.{bad[0]}")
             if params.get("year") is not None:
                 params["year"] = _year(params["year"], label, f"{key}.year")
-            for name in ("allowed_modes", "source_id", "estimated", "estimate_method", "notes"):
+            for name in ("allowed_modes", "avoid_countries", "source_id", "estimated",
+                         "estimate_method", "notes"):
                 if name in params and not isinstance(params[name], str):
                     raise DataError("must be a text string", file=label, field=f"{key}.{name}")
     return Action(kind, params, text["assumption"].strip(), text["source"].strip(), label, key)
@@ -442,7 +443,8 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path,
     for action in scenario.all_actions():
         links, table = _APPLY[action.kind](action, links, nodes, table, network, sources, notes)
     new = Network(nodes=nodes, links=links, sources=sources, costs=network.costs,
-                  path=network.path, warnings=notes)
+                  path=network.path, warnings=notes, terminals=network.terminals,
+                  contracts=network.contracts)
     return new, table
 
 
@@ -622,6 +624,12 @@ def _demand(action, links, nodes, table, network, sources, notes):
     row["t_per_year"] = float(params["t_per_year"])
     row["year"] = params.get("year")
     row["allowed_modes"] = allowed_modes
+    avoid = [c.strip().upper() for c in str(params.get("avoid_countries") or "").split(";")
+             if c.strip()]
+    bad = [c for c in avoid if c not in ISO3]
+    if bad:
+        raise _fail(action, "avoid_countries", f"{bad[0]!r} is not an ISO 3166 alpha-3 code")
+    row["avoid_countries"] = ";".join(sorted(set(avoid)))
     # source_id must stay an id; the free-text source goes into the notes with the assumption
     row["source_id"] = params.get("source_id") or ""
     row["notes"] = params.get("notes") or "; ".join(

@@ -234,7 +234,7 @@ def read_table(path: Path, columns: list[Column], *, label: str | None = None,
     out: dict[str, list[object]] = {}
     for column in columns:
         if column.name not in position:
-            out[column.name] = [None] * len(rows)
+            out[column.name] = ["" if column.kind == "str" else None] * len(rows)
             continue
         at = position[column.name]
         values: list[object] = []

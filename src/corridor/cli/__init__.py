@@ -4,7 +4,8 @@ Each sub-module registers its commands on :data:`app`; errors a user can cause a
 message and a non-zero exit code in one place (:func:`corridor.cli.common.handle_errors`).
 """
 
-from corridor.cli import flows as _flows  # noqa: F401  (registers commands)
+from corridor.cli import calibration as _calibration  # noqa: F401  (registers commands)
+from corridor.cli import flows as _flows  # noqa: F401
 from corridor.cli import report as _report  # noqa: F401
 from corridor.cli import route as _route  # noqa: F401
 from corridor.cli.common import app

@@ -89,13 +89,15 @@ def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
     for row in result.od.itertuples(index=False):
         routes = split[(split["origin"] == row.origin) & (split["destination"] == row.destination)
                        & (split["commodity"] == row.commodity)
-                       & (split["allowed_modes"] == row.allowed_modes)]
+                       & (split["allowed_modes"] == row.allowed_modes)
+                       & (split["avoid_countries"] == row.avoid_countries)]
         main = ""
         if len(routes):
             best = routes.iloc[0]
             main = f"{best['corridors'] or '-'} via {best['countries']} ({best['share']:.0%})"
         od.add_row(row.origin, row.destination,
-                   segment_label(row.commodity, row.allowed_modes), _mt(row.demand_t),
+                   segment_label(row.commodity, row.allowed_modes, row.avoid_countries),
+                   _mt(row.demand_t),
                    _mt(row.delivered_t), _mt(row.stranded_t),
                    "" if pd.isna(row.cost_usd_per_t) else f"{row.cost_usd_per_t:,.1f}",
                    "" if pd.isna(row.days) else f"{row.days:.1f}", main,
