@@ -24,11 +24,11 @@ HEADERS = {
                    "period,source_id,notes",
     "shares.csv": "obs_id,what,numerator,denominator,commodity,origin_country,"
                   "destination_country,value_pct,period,source_id,notes",
-    "times.csv": "obs_id,service,origin,destination,via,commodity,modes,avoid,days_low,days_high,"
-                 "basis,period,source_id,notes",
-    "rates.csv": "obs_id,service,origin,destination,via,commodity,modes,avoid,value_low,"
+    "times.csv": "obs_id,what,origin,destination,via,commodity,modes,avoid,service,days_low,"
+                 "days_high,basis,period,source_id,notes",
+    "rates.csv": "obs_id,what,origin,destination,via,commodity,modes,avoid,service,value_low,"
                  "value_high,unit,basis,period,source_id,notes",
-    "lengths.csv": "obs_id,line,origin,destination,via,commodity,modes,avoid,km,period,"
+    "lengths.csv": "obs_id,what,origin,destination,via,commodity,modes,avoid,service,km,period,"
                    "source_id,notes",
 }
 
@@ -61,9 +61,9 @@ def test_measures_known_answers_on_the_tiny_network(tmp_path: Path, tiny_inputs)
                  "obs_hand,"],
         shares=["north_share,North share of containers,link:cd,od:*,container,,,80,2024,"
                 "obs_hand,"],
-        lengths=["north_km,North line,a,z,,container,rail,,3010,2024,obs_hand,"],
-        times=["north_days,North line,a,z,,container,rail,,10,14,terminal,2024,obs_hand,"],
-        rates=["north_rate,North rate,a,z,,container,rail,,190.5,190.5,USD/t,tariff,2024,"
+        lengths=["north_km,North line,a,z,,container,rail,,,3010,2024,obs_hand,"],
+        times=["north_days,North line,a,z,,container,rail,,,10,14,terminal,2024,obs_hand,"],
+        rates=["north_rate,North rate,a,z,,container,rail,,,190.5,190.5,USD/t,tariff,2024,"
                "obs_hand,"],
     )
     result = calibrate(net, demand, observations=load_observations(folder, net))
@@ -84,8 +84,8 @@ def test_measures_known_answers_on_the_tiny_network(tmp_path: Path, tiny_inputs)
 def test_an_observation_citing_an_input_is_not_independent(tmp_path: Path, tiny_inputs) -> None:
     net, demand = tiny_inputs
     folder = _tiny_observations(
-        tmp_path, lengths=["north_km,North line,a,z,,container,rail,,3010,2024,hand,",
-                           "own_km,North line,a,z,,container,rail,,3010,2024,obs_hand,"])
+        tmp_path, lengths=["north_km,North line,a,z,,container,rail,,,3010,2024,hand,",
+                           "own_km,North line,a,z,,container,rail,,,3010,2024,obs_hand,"])
     table = calibrate(net, demand, observations=load_observations(folder, net)).table
     independent = dict(zip(table["obs_id"], table["independent"], strict=True))
     assert independent == {"north_km": False, "own_km": True}  # 'hand' sources the links
@@ -108,13 +108,15 @@ def test_summary_weights_errors_in_the_base_unit() -> None:
     ("volumes", "v,What,link:ob,,,,1,parsecs,2024,obs_hand,", "unit", "unknown unit"),
     ("volumes", "v,What,link:ob,,,,1,Mt,soon,obs_hand,", "period", "is not a period"),
     ("volumes", "v,What,link:ob,,,,-1,Mt,2024,obs_hand,", "value", "outside the allowed range"),
-    ("times", "t,S,a,zz,,container,rail,,1,2,terminal,2024,obs_hand,", "destination",
+    ("times", "t,S,a,zz,,container,rail,,,1,2,terminal,2024,obs_hand,", "destination",
      "unknown node id"),
-    ("times", "t,S,a,z,,container,rail,,5,2,terminal,2024,obs_hand,", "days_high", "below"),
-    ("rates", "r,S,a,z,,container,rail,,1,2,EUR/t,tariff,2024,obs_hand,", "unit",
+    ("times", "t,S,a,z,,container,rail,,,5,2,terminal,2024,obs_hand,", "days_high", "below"),
+    ("rates", "r,S,a,z,,container,rail,,,1,2,EUR/t,tariff,2024,obs_hand,", "unit",
      "unknown rate unit"),
-    ("lengths", "l,L,a,z,,tea,rail,,1,2024,obs_hand,", "commodity", "unknown commodity"),
-    ("lengths", "l,L,a,z,,container,rail,,1,2024,nobody,", "source_id", "unknown source id"),
+    ("lengths", "l,L,a,z,,tea,rail,,,1,2024,obs_hand,", "commodity", "unknown commodity"),
+    ("lengths", "l,L,a,z,,container,rail,,,1,2024,nobody,", "source_id", "unknown source id"),
+    ("times", "t,S,a,z,,container,rail,,overnight,1,2,terminal,2024,obs_hand,", "service",
+     "unknown service"),
 ])
 def test_bad_observations_name_file_row_and_field(tmp_path: Path, tiny: corridor.Network,
                                                   table: str, line: str, field: str,
@@ -129,7 +131,7 @@ def test_bad_observations_name_file_row_and_field(tmp_path: Path, tiny: corridor
 def test_an_obs_id_is_unique_across_tables(tmp_path: Path, tiny: corridor.Network) -> None:
     folder = _tiny_observations(
         tmp_path, volumes=["same,What,link:ob,,,,1,Mt,2024,obs_hand,"],
-        lengths=["same,L,a,z,,container,rail,,1,2024,obs_hand,"])
+        lengths=["same,L,a,z,,container,rail,,,1,2024,obs_hand,"])
     with pytest.raises(DataError, match="used twice"):
         load_observations(folder, tiny)
 

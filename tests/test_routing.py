@@ -95,6 +95,15 @@ def test_via_forces_the_route_through_a_place(tiny: corridor.Network) -> None:
     assert "q" in best.node_ids
 
 
+def test_via_route_does_not_turn_back_through_its_first_half(tiny: corridor.Network) -> None:
+    # the fastest way on from Port East runs back through Alpha, where the route began
+    onward = corridor.route(tiny, "Port East", "Zulu", optimize="time")[0]
+    assert onward.node_ids[:2] == ["p", "a"]
+    via = corridor.route(tiny, "Alpha", "Zulu", via="Port East", optimize="time")
+    assert via[0].node_ids == ["a", "p", "q", "z"]
+    assert len(set(via[0].node_ids)) == len(via[0].node_ids)
+
+
 def test_blocking_constraint_is_named(tiny: corridor.Network) -> None:
     with pytest.raises(NoRouteError) as info:
         corridor.route(tiny, "Alpha", "Zulu", avoid=["RUS", "AZE"])

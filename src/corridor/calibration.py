@@ -254,7 +254,8 @@ class _Measure:
         avoid = [c for c in str(obs.get("avoid") or "").split(";") if c]
         route = self.router.route(obs["origin"], obs["destination"], commodity=commodity,
                                   optimize=optimize, avoid=avoid, avoid_modes=avoid_modes,
-                                  via=obs.get("via") or None)[0]
+                                  via=obs.get("via") or None,
+                                  service=obs.get("service") or "")[0]
         inputs: set[str] = set()
         for leg in route.legs:
             inputs |= self.link_sources.get(leg.link_id, set())
@@ -392,7 +393,7 @@ def _missing(value: object) -> bool:
 
 
 def _what(kind: str, obs: dict) -> str:
-    return str(obs.get("what") or obs.get("service") or obs.get("line") or "")
+    return str(obs.get("what") or "")
 
 
 def _describe(kind: str, obs: dict) -> str:
@@ -408,6 +409,8 @@ def _describe(kind: str, obs: dict) -> str:
             text += f" [{obs['modes']}]"
         if obs.get("avoid"):
             text += f" avoiding {obs['avoid']}"
+        if obs.get("service"):
+            text += f" ({obs['service']})"
     for column, label in (("origin_country", "from"), ("destination_country", "to")):
         if kind in ("volume", "share") and obs.get(column):
             text += f" {label} {obs[column]}"

@@ -68,6 +68,10 @@ def _countries(value: object) -> str | None:
     return f"unknown ISO 3166 alpha-3 code(s) {', '.join(bad)}" if bad else None
 
 
+def _service(value: object) -> str | None:
+    return None if _ID.match(str(value)) else f"{value!r} must match [a-z0-9_]+"
+
+
 def _modes(value: object) -> str | None:
     bad = [m for m in str(value).split(";") if m not in MODES]
     return f"unknown mode(s) {', '.join(bad)}" if bad else None
@@ -91,6 +95,7 @@ _ROUTE = [
     Column("commodity", required=True),
     Column("modes", check=_modes),
     Column("avoid", check=_countries),
+    Column("service", check=_service),
 ]
 COLUMNS = {
     "volume": [*_COMMON_HEAD, Column("what", required=True),
@@ -101,16 +106,16 @@ COLUMNS = {
               Column("numerator", required=True, check=_element),
               Column("denominator", required=True, check=_element), *_FILTERS,
               Column("value_pct", "float", required=True, allowed=PERCENT), *_COMMON_TAIL],
-    "time": [*_COMMON_HEAD, Column("service", required=True), *_ROUTE,
+    "time": [*_COMMON_HEAD, Column("what", required=True), *_ROUTE,
              Column("days_low", "float", required=True, allowed=limits.DAYS),
              Column("days_high", "float", required=True, allowed=limits.DAYS),
              Column("basis", required=True, check=one_of(BASIS)), *_COMMON_TAIL],
-    "rate": [*_COMMON_HEAD, Column("service", required=True), *_ROUTE,
+    "rate": [*_COMMON_HEAD, Column("what", required=True), *_ROUTE,
              Column("value_low", "float", required=True, allowed=POSITIVE),
              Column("value_high", "float", required=True, allowed=POSITIVE),
              Column("unit", required=True),
              Column("basis", required=True, check=one_of(BASIS)), *_COMMON_TAIL],
-    "length": [*_COMMON_HEAD, Column("line", required=True), *_ROUTE,
+    "length": [*_COMMON_HEAD, Column("what", required=True), *_ROUTE,
                Column("km", "float", required=True, allowed=limits.LENGTH_KM),
                *_COMMON_TAIL],
 }
@@ -252,6 +257,10 @@ def _check_rows(kind: str, table: pd.DataFrame, net: Network, units: dict[str, f
         for field in ("element", "numerator", "denominator"):
             if row.get(field):
                 _check_element(row[field], net, fail, field)
+        if row.get("service") and row.get("commodity") in commodities and row["service"] \
+                not in net.costs.services(row["commodity"]):
+            raise fail("service", f"unknown service {row['service']!r} for "
+                                  f"{row['commodity']}")
         for field in ("origin", "destination", "via"):
             value = row.get(field)
             if value and value not in net.nodes.index:

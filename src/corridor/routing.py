@@ -197,6 +197,9 @@ class Router:
             first = self._k_paths(graph, weights, allowed, start, stop, alternatives)
             second = self._k_paths(graph, weights, allowed, stop, end, alternatives)
             paths = _join(graph, weights, first, second, alternatives)
+            if len(paths) < alternatives:
+                paths = self._join_apart(graph, weights, allowed, first, paths, stop, end,
+                                         alternatives)
         if not paths:
             message, constraint = self._explain(graph, weights, start, end, stop, commodity,
                                                 avoid, avoid_modes)
@@ -226,6 +229,34 @@ class Router:
             raise InvalidOptionError(
                 f"Unknown country code(s) {', '.join(bad)}; use ISO 3166 alpha-3 codes such as "
                 f"RUS, KAZ, IRN.")
+
+    def _join_apart(self, graph: CompiledGraph, weights: np.ndarray, allowed: np.ndarray,
+                    first: list, paths: list, stop: str, end: str,
+                    k: int) -> list[tuple[float, list[int]]]:
+        """Add via-routes whose second half keeps away from the places of the first half.
+
+        The best second half may run back through a place the first half visited (a loop);
+        searching it again with those places closed finds the best loopless continuation.
+        """
+        stop_at = self.network.nodes.index.get_loc(stop)
+        found = list(paths)
+        for cost, arcs in first:
+            links = [a for a in arcs if graph.kind[a] == LINK]
+            visited = set(graph.sub_node[graph.tail[links]].tolist())
+            visited |= set(graph.sub_node[graph.head[links]].tolist())
+            visited.discard(stop_at)
+            closed = np.isin(graph.sub_node[graph.tail], list(visited)) | np.isin(
+                graph.sub_node[graph.head], list(visited))
+            second = self._k_paths(graph, weights, allowed & ~closed, stop, end, k)
+            found += _join(graph, weights, [(cost, arcs)], second, k)
+        found.sort(key=lambda item: item[0])
+        unique, seen = [], set()
+        for cost, arcs in found:
+            key = _link_key(graph, arcs)
+            if key not in seen:
+                seen.add(key)
+                unique.append((cost, arcs))
+        return unique[:k]
 
     def _shortest(self, graph: CompiledGraph, weights: np.ndarray, allowed: np.ndarray,
                   source: int, target: int) -> tuple[float, list[int]] | None:
