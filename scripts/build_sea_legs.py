@@ -96,6 +96,11 @@ def build(network: Path, check: bool = False) -> int:
         if link["mode"] == "sea" and link["link_id"] not in wanted:
             drift.append(f"{link['link_id']}: surplus sea link")
             continue
+        want = wanted.get(link["link_id"])
+        if want and (link.get("section") or "") != want["section"]:
+            drift.append(f"{link['link_id']}: section {link.get('section')!r}, "
+                         f"wanted {want['section']!r}")
+            link["section"] = want["section"]
         kept.append(link)
     present = {link["link_id"] for link in kept}
     for link_id, row in wanted.items():

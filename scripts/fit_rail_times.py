@@ -96,7 +96,7 @@ def _apply(net: corridor.Network, values: np.ndarray) -> corridor.Network:
                             customs_unions=costs.customs_unions, path=costs.path)
     return corridor.Network(nodes=net.nodes, links=links, sources=net.sources,
                             costs=new_costs, path=net.path, terminals=net.terminals,
-                            contracts=net.contracts)
+                            contracts=net.contracts, place_names=net.place_names)
 
 
 def _days(net: corridor.Network, rows: list[dict[str, str]]) -> np.ndarray:

@@ -68,14 +68,48 @@ def test_tengiz_oil_goes_by_cpc_with_its_published_length(net: corridor.Network)
     assert cpc["length_km"].sum() == pytest.approx(1511, abs=1)  # CPC/TASS 2026
 
 
-def test_avoiding_russia_from_almaty_to_rotterdam_crosses_the_caspian(
+def test_avoiding_russia_from_almaty_to_rotterdam_offers_the_caspian(
         net: corridor.Network) -> None:
-    best = corridor.route(net, "Almaty", "Rotterdam", avoid=["RUS"])[0]
-    assert "RUS" not in best.countries
-    caspian = {leg.link_id for leg in best.legs if leg.mode == "ferry"
-               or net.links.at[leg.link_id, "section"] == "caspian"}
-    assert caspian, "the route should cross the Caspian by ferry or Caspian vessel"
-    assert "AZE" in best.countries
+    routes = corridor.route(net, "Almaty", "Rotterdam", avoid=["RUS"], alternatives=3)
+    assert all("RUS" not in r.countries for r in routes)
+    crossing = [r for r in routes if any(
+        leg.mode == "ferry" or net.links.at[leg.link_id, "section"] == "caspian"
+        for leg in r.legs)]
+    assert crossing, "a route around Russia should cross the Caspian"
+    assert "AZE" in crossing[0].countries
+
+
+def test_alternatives_from_almaty_to_rotterdam_are_other_corridors(
+        net: corridor.Network) -> None:
+    routes = corridor.route(net, "Almaty", "Rotterdam", alternatives=3)
+    assert len(routes) == 3
+    assert "RUS" in routes[0].countries  # the Northern route is the cheapest
+    caspian = [r for r in routes if any(
+        leg.mode == "ferry" or net.links.at[leg.link_id, "section"] == "caspian"
+        for leg in r.legs)]
+    assert caspian, "the Caspian route should be among three alternatives"
+    transit = [frozenset(r.countries) - {"KAZ", "NLD"} for r in routes]
+    assert len(set(transit)) == 3, transit
+    # the near-copies through Russia come back when asked for
+    similar = corridor.route(net, "Almaty", "Rotterdam", alternatives=3, max_shared=1.0)
+    assert all("RUS" in r.countries for r in similar)
+
+
+def test_baku_means_the_port_for_containers_and_sangachal_for_crude(
+        net: corridor.Network) -> None:
+    box = corridor.route(net, "Aktau", "Baku")[0]
+    assert box.destination == "alat_port"
+    assert "RUS" not in box.countries and {leg.mode for leg in box.legs} <= {"ferry", "sea"}
+    oil = corridor.route(net, "Aktau", "Baku", commodity="crude_oil")[0]
+    assert oil.destination == "sangachal"
+
+
+def test_novorossiysk_for_crude_takes_the_terminal_that_suits_the_origin(
+        net: corridor.Network) -> None:
+    cpc = corridor.route(net, "Tengiz", "Novorossiysk", commodity="crude_oil")[0]
+    assert cpc.destination == "cpc_terminal" and cpc.length_km < 1600
+    russian = corridor.route(net, "Samara", "Novorossiysk", commodity="crude_oil")[0]
+    assert russian.destination == "novorossiysk_port"
 
 
 def test_cheapest_almaty_rotterdam_uses_russia_when_allowed(net: corridor.Network) -> None:

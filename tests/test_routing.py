@@ -66,7 +66,7 @@ def test_avoiding_a_country_takes_the_ferry(tiny: corridor.Network) -> None:
 
 
 def test_alternatives_are_distinct_ranked_and_loopless(tiny: corridor.Network) -> None:
-    routes = corridor.route(tiny, "Alpha", "Zulu", alternatives=10)
+    routes = corridor.route(tiny, "Alpha", "Zulu", alternatives=10, max_shared=1.0)
     assert [r.rank for r in routes] == list(range(1, len(routes) + 1))
     costs = [r.cost_usd_per_t for r in routes]
     assert costs == sorted(costs)
@@ -172,10 +172,28 @@ def test_k_best_costs_match_networkx(tmp_path: Path, edges: list, k: int) -> Non
         with pytest.raises(NoRouteError):
             corridor.route(net, "n0", "n1")
         return
-    ours = [r.cost_usd_per_t for r in corridor.route(net, "n0", "n1", alternatives=k)]
+    ours = [r.cost_usd_per_t for r in corridor.route(net, "n0", "n1", alternatives=k,
+                                                     max_shared=1.0)]
     theirs = []
     for path in nx.shortest_simple_paths(reference, "n0", "n1", weight="weight"):
         theirs.append(nx.path_weight(reference, path, "weight"))
         if len(theirs) == k:
             break
     assert ours == pytest.approx(theirs)
+    # materially different alternatives: the best route first, then routes that share at
+    # most 60 % of their length with every better one (one country here, so no other rule)
+    distinct = corridor.route(net, "n0", "n1", alternatives=k)
+    assert distinct[0].cost_usd_per_t == pytest.approx(theirs[0])
+    costs = [r.cost_usd_per_t for r in distinct]
+    assert costs == sorted(costs)
+    for i, later in enumerate(distinct):
+        for better in distinct[:i]:
+            assert _shared_share(later, better) <= 0.6 + 1e-9
+
+
+def _shared_share(route: corridor.Route, other: corridor.Route) -> float:
+    """The share of ``route``'s length on links between places ``other`` also joins."""
+    theirs = {frozenset((leg.from_id, leg.to_id)) for leg in other.legs}
+    shared = sum(leg.length_km for leg in route.legs
+                 if frozenset((leg.from_id, leg.to_id)) in theirs)
+    return shared / route.length_km

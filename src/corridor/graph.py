@@ -186,7 +186,7 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
 
     # link metrics, per tonne
     length = sel["length_km"].to_numpy(dtype=float)
-    tariff, speed, co2_g = (np.zeros(n_links) for _ in range(3))
+    tariff, speed, co2_g, charge = (np.zeros(n_links) for _ in range(4))
     section = (sel["section"].fillna("").astype(str).to_numpy(dtype=object)
                if "section" in sel else np.full(n_links, "", dtype=object))
     for m, tag in set(zip(mode, section, strict=True)):
@@ -194,11 +194,12 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
             continue
         params = costs.mode(commodity, m, tag, service)
         pick = (mode == m) & (section == tag)
-        tariff[pick], speed[pick], co2_g[pick] = (params.tariff_usd_per_tkm,
-                                                  params.speed_km_per_day, params.co2_g_per_tkm)
+        tariff[pick], speed[pick], co2_g[pick], charge[pick] = (
+            params.tariff_usd_per_tkm, params.speed_km_per_day, params.co2_g_per_tkm,
+            params.charge_usd_per_t)
     fixed_tariff = sel["tariff_usd_per_t"].to_numpy(dtype=float, na_value=np.nan)
     fixed_time = sel["time_days"].to_numpy(dtype=float, na_value=np.nan)
-    cost = np.where(np.isnan(fixed_tariff), tariff * length, fixed_tariff)
+    cost = np.where(np.isnan(fixed_tariff), tariff * length + charge, fixed_tariff)
     days = np.where(np.isnan(fixed_time), length / np.where(speed > 0, speed, 1.0), fixed_time)
     co2 = co2_g * length / 1000.0
     handling = costs.charge(commodity, "mode_change", service=service)
@@ -356,7 +357,8 @@ def _terminals(network: Network, commodity: str, pairs: pd.DataFrame,
     A change between two modes is matched to the first terminal of the commodity at that node
     that lists both (its capacity then bounds it). For a commodity with ``terminal_modes``
     (crude oil: rail and sea) a change into or out of one of those modes is kept only where a
-    terminal matches; a change of rail gauge or to and from a transfer link is always kept.
+    terminal matches; a change of rail gauge is always kept, and one to or from a transfer
+    link where the commodity has a terminal at that place.
     The terminal is the row position in ``network.terminals`` (-1 for no terminal).
     """
     terminals = network.terminals
@@ -376,7 +378,12 @@ def _terminals(network: Network, commodity: str, pairs: pd.DataFrame,
                & (source != target) & (terminal < 0))
         terminal[hit] = position
     needs = np.isin(source, list(restricted)) | np.isin(target, list(restricted))
-    free = (source == target) | (source == "transfer") | (target == "transfer")
+    # a transfer link joins a station to its port: the commodity uses it only at places
+    # where it has a terminal (crude does not load a tanker at a container port)
+    served = np.isin(place, terminals["node_id"].to_numpy()[mine]) if len(mine) else \
+        np.zeros(len(place), dtype=bool)
+    linked = (source == "transfer") | (target == "transfer")
+    free = (source == target) | (linked & (served | ~needs))
     keep = free | ~needs | (terminal >= 0)
     return terminal[keep], pairs[keep].reset_index(drop=True)
 

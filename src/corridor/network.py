@@ -39,7 +39,7 @@ from corridor.tables import (
 FORMAT_VERSION = "1"
 #: The files of a network folder (``network.toml`` is optional).
 NETWORK_FILES = ("node.csv", "link.csv", "sources.csv", "terminals.csv", "contracts.csv",
-                 "network.toml")
+                 "places.csv", "network.toml")
 NODE_KINDS = (
     "city", "seaport", "lake_port", "river_port", "border_crossing", "rail_terminal",
     "rail_junction", "dry_port", "oil_field", "gas_field", "pipeline_terminal",
@@ -126,6 +126,9 @@ class Network:
         (``contracts.csv``, indexed by ``contract_id``; empty when the folder has none).
     costs
         The cost model (commodities, per-mode tariffs, speeds, CO2, transfer costs).
+    place_names
+        Names that mean other places for some cargo (``places.csv``; see
+        :meth:`resolve_for`).
     path
         The folder the network was read from.
     """
@@ -138,6 +141,7 @@ class Network:
     warnings: list[str] = field(default_factory=list)
     terminals: pd.DataFrame = field(default_factory=lambda: _empty_terminals())
     contracts: pd.DataFrame = field(default_factory=lambda: _empty_contracts())
+    place_names: pd.DataFrame = field(default_factory=lambda: _empty_places())
 
     def __post_init__(self) -> None:
         self._names: dict[str, str] = {}
@@ -173,6 +177,23 @@ class Network:
             if label not in suggestions:
                 suggestions.append(label)
         raise UnknownPlaceError(place, suggestions[:3])
+
+    def resolve_for(self, place: str, commodity: str) -> tuple[str, ...]:
+        """The node ids a place name means for a commodity.
+
+        ``places.csv`` gives names that mean other places for some cargo ("Baku" for
+        containers is the port of Baku at Alat; "Novorossiysk" for crude is either the CPC
+        terminal or Sheskharis); any other name resolves as :meth:`resolve` does.
+        """
+        key = normalise_name(place)
+        table = self.place_names
+        if len(table):
+            rows = table[(table["key"] == key) & table["commodity"].isin([commodity, ""])]
+            if len(rows):
+                mine = rows[rows["commodity"] == commodity]
+                chosen = (mine if len(mine) else rows).iloc[0]
+                return tuple(n for n in str(chosen["node_ids"]).split(";") if n)
+        return (self.resolve(place),)
 
     def places(self) -> pd.DataFrame:
         """Nodes as a table of searchable places (id, name, Russian name, country, kind)."""
@@ -231,18 +252,23 @@ def load_network(path: str | Path | None = None, costs: str | Path | None = None
     nodes, links, sources, notes = _read_network(folder)
     terminals = _read_terminals(folder / "terminals.csv", nodes)
     contracts = _read_contracts(folder / "contracts.csv", nodes, links)
+    places = _read_places(folder / "places.csv", nodes)
     cost_model = load_cost_model(Path(costs) if costs is not None else _default_data() / "costs")
     all_sources = pd.concat([sources, cost_model.sources])
     check_unique(all_sources.reset_index(), "source_id", str(folder / "sources.csv"))
     known = set(all_sources.index)
     for table, name in ((nodes, "node.csv"), (links, "link.csv"),
-                        (terminals, "terminals.csv"), (contracts, "contracts.csv")):
+                        (terminals, "terminals.csv"), (contracts, "contracts.csv"),
+                        (places, "places.csv")):
         check_references(table.reset_index(), "source_id", known, str(folder / name), "source id")
     _check_terminal_modes(terminals, cost_model, str(folder / "terminals.csv"))
     check_references(contracts.reset_index(), "commodity", set(cost_model.commodities.index),
                      str(folder / "contracts.csv"), "commodity")
+    check_references(places[places["commodity"] != ""], "commodity",
+                     set(cost_model.commodities.index), str(folder / "places.csv"), "commodity")
     return Network(nodes=nodes, links=links, sources=all_sources, costs=cost_model,
-                   path=folder, warnings=notes, terminals=terminals, contracts=contracts)
+                   path=folder, warnings=notes, terminals=terminals, contracts=contracts,
+                   place_names=places)
 
 
 def _check_manifest(folder: Path) -> None:
@@ -404,6 +430,51 @@ def _read_contracts(path: Path, nodes: pd.DataFrame, links: pd.DataFrame) -> pd.
             raise DataError("give exactly one of origin and origin_country", file=label,
                             row=row_number, field="origin")
     return table.set_index("contract_id")
+
+
+PLACE_COLUMNS = [
+    Column("place", required=True),
+    Column("commodity"),
+    Column("node_ids", required=True),
+    *PROVENANCE_COLUMNS,
+    Column("notes"),
+]
+
+
+def _empty_places() -> pd.DataFrame:
+    return pd.DataFrame({c.name: pd.Series(dtype=object) for c in PLACE_COLUMNS}
+                        ).assign(key=pd.Series(dtype=object))
+
+
+def _read_places(path: Path, nodes: pd.DataFrame) -> pd.DataFrame:
+    """The optional ``places.csv``: names that mean other places for some cargo.
+
+    A row says which node or nodes (``;``-separated) a place name means for one commodity
+    (or for every commodity when ``commodity`` is empty); a route to or from several nodes
+    takes the best of them.
+    """
+    if not path.is_file():
+        return _empty_places()
+    table = read_table(path, PLACE_COLUMNS)
+    label = str(path)
+    check_estimates(table, label)
+    table["commodity"] = table["commodity"].fillna("").astype(str)
+    table["key"] = table["place"].map(lambda text: normalise_name(str(text)))
+    seen: set[tuple[str, str]] = set()
+    for row_number, row in enumerate(table.to_dict(orient="records"), start=1):
+        ids = [n.strip() for n in str(row["node_ids"]).split(";") if n.strip()]
+        unknown = [n for n in ids if n not in nodes.index]
+        if not ids or unknown:
+            raise DataError(f"unknown node id {', '.join(unknown) or repr(row['node_ids'])}",
+                            file=label, row=row_number, field="node_ids")
+        if not row["key"]:
+            raise DataError("empty place name", file=label, row=row_number, field="place")
+        if (row["key"], row["commodity"]) in seen:
+            raise DataError(f"place {row['place']!r} is given twice for "
+                            f"{row['commodity'] or 'every commodity'}", file=label,
+                            row=row_number, field="place")
+        seen.add((row["key"], row["commodity"]))
+    return table
 
 
 def _connectivity_warnings(nodes: pd.DataFrame, links: pd.DataFrame) -> list[str]:

@@ -18,6 +18,17 @@ from corridor.errors import InvalidOptionError, NoRouteError
 from corridor.graph import LINK, TRANSFER, CompiledGraph, compile_graph
 from corridor.network import Network
 
+#: The share of its length an alternative route may run on links of a better route.
+MAX_SHARED = 0.6
+#: How much dearer a link grows each time a search for alternatives finds it again.
+PENALTY = 1.5
+#: Searches per wanted route before the search for alternatives gives up.
+PENALTY_ROUNDS = 12
+#: Searches that avoid transit countries, per wanted route, before the penalty method.
+COUNTRY_SEARCHES = 8
+#: Modes on water: a route never calls at a port to sail on without handling cargo there.
+WATER_MODES = ("sea", "ferry")
+
 ROUTE_OBJECTIVES = ("cost", "time", "co2", "distance")
 
 
@@ -132,13 +143,17 @@ class Router:
         via: str | None = None,
         alternatives: int = 1,
         service: str = "",
+        max_shared: float = MAX_SHARED,
     ) -> list[Route]:
-        """Best route and up to ``alternatives - 1`` ranked loopless alternatives.
+        """Best route and up to ``alternatives - 1`` ranked alternatives that differ materially.
 
         Parameters
         ----------
         origin, destination, via
-            Place names, ids, aliases or Russian names.
+            Place names, ids, aliases or Russian names. A name that means different places
+            for different cargo (``places.csv``: "Baku" is the port of Baku at Alat for
+            containers and Sangachal for crude) resolves for ``commodity``; where it names
+            several places the route takes the best of them.
         commodity
             A commodity of the cost model (``container``, ``crude_oil`` …).
         optimize
@@ -152,6 +167,10 @@ class Router:
         service
             A named service of the cost model (e.g. ``express`` block trains) whose speeds,
             tariffs and dwell replace the standard ones; empty is the standard service.
+        max_shared
+            How much of its length an alternative may share with each better route (0-1),
+            unless it passes through other countries. ``1`` returns the k shortest loopless
+            routes instead, which are often near-copies of the best one.
 
         Returns
         -------
@@ -163,19 +182,49 @@ class Router:
         UnknownPlaceError, InvalidOptionError, NoRouteError
         """
         net = self.network
-        start, end = net.resolve(origin), net.resolve(destination)
+        starts = net.resolve_for(origin, commodity)
+        ends = net.resolve_for(destination, commodity)
         stop = net.resolve(via) if via else None
         if optimize not in ROUTE_OBJECTIVES:
             raise InvalidOptionError(
                 f"Unknown objective {optimize!r}; choose one of {', '.join(ROUTE_OBJECTIVES)}.")
         if alternatives < 1 or alternatives > 20:
             raise InvalidOptionError("alternatives must be between 1 and 20.")
+        if not 0.0 <= max_shared <= 1.0:
+            raise InvalidOptionError("max_shared must be between 0 and 1.")
         avoid = tuple(dict.fromkeys(c.strip().upper() for c in avoid if c.strip()))
         avoid_modes = tuple(dict.fromkeys(m.strip() for m in avoid_modes if m.strip()))
         self._check_options(commodity, avoid, avoid_modes)
-        if start == end or stop in (start, end):
+        pairs = [(a, b) for a in starts for b in ends if a != b and stop not in (a, b)]
+        if not pairs:
             raise InvalidOptionError("origin, destination and via must be different places.")
         graph = self.graph(commodity, service)
+        weights = graph.weights(optimize)
+        allowed = graph.allowed(avoid, avoid_modes)
+        best: tuple[list, str, str] | None = None
+        failure: NoRouteError | None = None
+        for start, end in pairs:
+            try:
+                paths = self._paths(graph, weights, allowed, start, end, stop, commodity,
+                                    avoid, avoid_modes, alternatives, max_shared)
+            except NoRouteError as exc:
+                failure = failure or exc
+                continue
+            if best is None or paths[0][0] < best[0][0][0]:
+                best = (paths, start, end)
+        if best is None:
+            assert failure is not None
+            raise failure
+        paths, start, end = best
+        return [self._build(graph, arcs, rank, start, end, commodity, optimize)
+                for rank, (_, arcs) in enumerate(paths, start=1)]
+
+    def _paths(self, graph: CompiledGraph, weights: np.ndarray, allowed: np.ndarray,
+               start: str, end: str, stop: str | None, commodity: str,
+               avoid: tuple[str, ...], avoid_modes: tuple[str, ...], alternatives: int,
+               max_shared: float) -> list[tuple[float, list[int]]]:
+        """The ranked paths between two places (the body of :meth:`route`)."""
+        net = self.network
         for place, role in ((start, "origin"), (end, "destination"), (stop, "via")):
             if place is None:
                 continue
@@ -189,23 +238,29 @@ class Router:
                 raise NoRouteError(
                     f"No route: the {role} {net.node_name(place)} lies in {country}, which "
                     f"--avoid excludes.", constraint="avoid")
-        weights = graph.weights(optimize)
-        allowed = graph.allowed(avoid, avoid_modes)
-        if stop is None:
+        distinct = max_shared < 1.0 and alternatives > 1
+        if stop is None and distinct:
+            paths = self._distinct_paths(graph, weights, allowed, start, end, alternatives,
+                                         max_shared)
+        elif stop is None:
             paths = self._k_paths(graph, weights, allowed, start, end, alternatives)
         else:
-            first = self._k_paths(graph, weights, allowed, start, stop, alternatives)
-            second = self._k_paths(graph, weights, allowed, stop, end, alternatives)
-            paths = _join(graph, weights, first, second, alternatives)
-            if len(paths) < alternatives:
+            wanted = alternatives * 4 if distinct else alternatives
+            first = self._k_paths(graph, weights, allowed, start, stop, wanted)
+            second = self._k_paths(graph, weights, allowed, stop, end, wanted)
+            paths = _join(graph, weights, first, second, wanted)
+            if len(paths) < wanted:
                 paths = self._join_apart(graph, weights, allowed, first, paths, stop, end,
-                                         alternatives)
+                                         wanted)
+            if distinct:
+                paths = _keep_distinct(graph, paths, alternatives, max_shared,
+                                       self._ends(graph, start, end))
+            paths = paths[:alternatives]
         if not paths:
             message, constraint = self._explain(graph, weights, start, end, stop, commodity,
                                                 avoid, avoid_modes)
             raise NoRouteError(message, constraint=constraint)
-        return [self._build(graph, arcs, rank, start, end, commodity, optimize)
-                for rank, (_, arcs) in enumerate(paths, start=1)]
+        return paths
 
     # -- internals -------------------------------------------------------------------------
 
@@ -329,6 +384,92 @@ class Router:
                 break
         return distinct
 
+    def _distinct_paths(self, graph: CompiledGraph, weights: np.ndarray, allowed: np.ndarray,
+                        start: str, end: str, k: int,
+                        max_shared: float) -> list[tuple[float, list[int]]]:
+        """Up to ``k`` routes that differ materially, ranked by cost.
+
+        Other corridors first: the best route that keeps out of one transit country of the
+        best route, then out of one more of that route's, and so on (cheapest first, each
+        the best route for the countries it avoids). When that gives fewer than ``k``
+        routes, the penalty method adds more: each search makes the links of the last route
+        dearer, so the next one leaves them where another line is close in cost. A route is
+        kept when, against every route kept before it, it keeps out of one of that route's
+        transit countries or shares at most ``max_shared`` of its length with it.
+        """
+        net = self.network
+        s = int(graph.source_of[net.nodes.index.get_loc(start)])
+        t = int(graph.sink_of[net.nodes.index.get_loc(end)])
+        best = self._shortest(graph, weights, allowed, s, t)
+        if best is None:
+            return []
+        ends = self._ends(graph, start, end)
+        kept = [best]
+
+        def differs(path: list[int]) -> bool:
+            return all(_differs(graph, path, other[1], max_shared, ends) for other in kept)
+
+        # other corridors: Lawler's enumeration over the sets of transit countries avoided
+        frontier: list[tuple[float, int, frozenset[int], list[int]]] = []
+        tried: set[frozenset[int]] = set()
+        counter = 0
+
+        def expand(avoided: frozenset[int], path: list[int]) -> None:
+            nonlocal counter
+            transit = _transit(graph, path, ends)
+            for bit in range(len(graph.countries)):
+                if not transit >> bit & 1:
+                    continue
+                more = avoided | {bit}
+                if more in tried:
+                    continue
+                tried.add(more)
+                mask = allowed & graph.allowed(tuple(graph.countries[b] for b in more), ())
+                found = self._shortest(graph, weights, mask, s, t)
+                if found is not None:
+                    counter += 1
+                    heapq.heappush(frontier, (found[0], counter, more, found[1]))
+
+        expand(frozenset(), best[1])
+        searches = 0
+        while frontier and len(kept) < k and searches < COUNTRY_SEARCHES * k:
+            searches += 1
+            cost, _, avoided, path = heapq.heappop(frontier)
+            if _physical_loopless(graph, path) and differs(path):
+                kept.append((cost, path))
+            expand(avoided, path)
+
+        # other lines: the penalty method
+        penalised = weights.astype(float).copy()
+        positive = weights[weights > 0]
+        floor = (float(np.median(positive)) if len(positive) else 1.0) * 1e-3
+        water = np.isin(graph.mode_code, [i for i, m in enumerate(graph.modes)
+                                          if m in WATER_MODES])
+        path = best[1]
+        for _ in range(PENALTY_ROUNDS * k):
+            if len(kept) >= k:
+                break
+            links = np.unique(graph.arc_link[[a for a in path if graph.kind[a] == LINK]])
+            hit = (graph.kind == LINK) & np.isin(graph.arc_link, links)
+            penalised[hit] = (penalised[hit] + floor) * PENALTY
+            found = self._shortest(graph, penalised, allowed, s, t)
+            if found is None:
+                break
+            path = found[1]
+            if (_physical_loopless(graph, path) and not _calls_without_cargo(graph, path, water)
+                    and differs(path)):
+                kept.append((float(weights[path].sum()), path))
+        return sorted(kept, key=lambda item: item[0])
+
+    def _ends(self, graph: CompiledGraph, start: str, end: str) -> int:
+        """The bit set of the countries of a route's origin and destination."""
+        bit = {code: 1 << i for i, code in enumerate(graph.countries)}
+        ends = 0
+        for place in (start, end):
+            for code in str(self.network.nodes.at[place, "country"]).split(";"):
+                ends |= bit.get(code, 0)
+        return ends
+
     def _explain(self, graph: CompiledGraph, weights: np.ndarray, start: str, end: str,
                  stop: str | None, commodity: str, avoid: tuple[str, ...],
                  avoid_modes: tuple[str, ...]) -> tuple[str, str]:
@@ -413,6 +554,64 @@ def _link_key(graph: CompiledGraph, arcs: list[int]) -> tuple:
     """The links a path uses, with direction: what tells two routes apart."""
     return tuple((int(graph.arc_link[a]), bool(graph.arc_forward[a])) for a in arcs
                  if graph.kind[a] == LINK)
+
+
+def _differs(graph: CompiledGraph, arcs: list[int], other: list[int], max_shared: float,
+             ends: int) -> bool:
+    """True when route ``arcs`` differs materially from route ``other``: it keeps out of a
+    transit country of ``other``, or at most ``max_shared`` of its length runs on links of
+    ``other``. ``ends`` are the countries of origin and destination."""
+    mine = [a for a in arcs if graph.kind[a] == LINK]
+    theirs = [a for a in other if graph.kind[a] == LINK]
+    if _transit(graph, theirs, ends) & ~_transit(graph, mine, ends):
+        return True
+    length = float(graph.km[mine].sum())
+    if length <= 0:
+        return False
+    # links between the same two places count as shared (a ferry and a ship on one lane)
+    shared = np.isin(_place_pairs(graph, mine), _place_pairs(graph, theirs))
+    return float(graph.km[mine][shared].sum()) <= max_shared * length
+
+
+def _place_pairs(graph: CompiledGraph, arcs: list[int]) -> np.ndarray:
+    """One key per link arc for the unordered pair of places it joins."""
+    a = graph.sub_node[graph.tail[arcs]].astype(np.int64)
+    b = graph.sub_node[graph.head[arcs]].astype(np.int64)
+    return np.minimum(a, b) * (int(graph.sub_node.max()) + 1) + np.maximum(a, b)
+
+
+def _calls_without_cargo(graph: CompiledGraph, arcs: list[int], water: np.ndarray) -> bool:
+    """True when the route sails into a port and out again without handling cargo there.
+
+    Every two ports of a sea are joined directly, so such a call only appears when the
+    search for alternatives has made the direct lane dearer; it is no other route.
+    """
+    for a, b in zip(arcs, arcs[1:], strict=False):
+        if graph.kind[a] == LINK and graph.kind[b] == LINK and water[a] and water[b]:
+            return True
+    return False
+
+
+def _transit(graph: CompiledGraph, arcs: list[int], ends: int) -> int:
+    """The bit set of countries a route touches besides ``ends`` (those of its two ends)."""
+    return _countries(graph, [a for a in arcs if graph.kind[a] == LINK]) & ~ends
+
+
+def _countries(graph: CompiledGraph, arcs: list[int]) -> int:
+    """The bit set of the countries the link arcs touch."""
+    return int(np.bitwise_or.reduce(graph.country_mask[arcs])) if len(arcs) else 0
+
+
+def _keep_distinct(graph: CompiledGraph, paths: list[tuple[float, list[int]]], k: int,
+                   max_shared: float, ends: int) -> list[tuple[float, list[int]]]:
+    """The first ``k`` of ``paths`` (best first) that each differ from every better one."""
+    kept: list[tuple[float, list[int]]] = []
+    for candidate in paths:
+        if all(_differs(graph, candidate[1], other[1], max_shared, ends) for other in kept):
+            kept.append(candidate)
+        if len(kept) == k:
+            break
+    return kept
 
 
 def _physical_loopless(graph: CompiledGraph, arcs: list[int]) -> bool:

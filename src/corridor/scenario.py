@@ -444,7 +444,7 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path,
         links, table = _APPLY[action.kind](action, links, nodes, table, network, sources, notes)
     new = Network(nodes=nodes, links=links, sources=sources, costs=network.costs,
                   path=network.path, warnings=notes, terminals=network.terminals,
-                  contracts=network.contracts)
+                  contracts=network.contracts, place_names=network.place_names)
     return new, table
 
 

@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from corridor.errors import CorridorError, DataError, InvalidOptionError
 from corridor.geometry import basemap_geojson, flows_geojson, route_geojson
 from corridor.network import Network, load_network, normalise_name
-from corridor.routing import Router
+from corridor.routing import MAX_SHARED, Router
 
 #: Request limits (work per request).
 MAX_BODY_BYTES = 256 * 1024
@@ -806,12 +806,23 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         avoid_modes: Annotated[str | None, Query(max_length=200)] = None,
         via: Annotated[str | None, Query(max_length=100)] = None,
         alternatives: Annotated[int, Query(ge=1, le=MAX_ALTERNATIVES)] = 1,
+        max_shared: Annotated[float, Query(ge=0.0, le=1.0, description=
+                                           "share of its length an alternative may run on a "
+                                           "better route's links (1: near-copies too)")
+                              ] = MAX_SHARED,
+        service: Annotated[str, Query(max_length=40, description=
+                                      "a named service, e.g. express")] = "",
     ) -> dict:
-        """Best route and ranked alternatives, each with the GeoJSON of its legs."""
+        """Best route and ranked alternatives, each with the GeoJSON of its legs.
+
+        Alternatives differ materially: each keeps out of a transit country of every better
+        route or shares at most ``max_shared`` of its length with it.
+        """
         return await _in_thread(request, "route", engine.routes, origin, destination,
                                 commodity=commodity, optimize=optimize, avoid=_split(avoid),
                                 avoid_modes=_split(avoid_modes), via=via or None,
-                                alternatives=alternatives)
+                                alternatives=alternatives, max_shared=max_shared,
+                                service=service)
 
     @app.get("/api/scenarios", response_model=list[ScenarioSummary], tags=["scenarios"])
     def scenarios() -> list[dict]:

@@ -21,7 +21,7 @@ from corridor.cli.common import (
     split_list,
     warn,
 )
-from corridor.routing import Route, route
+from corridor.routing import MAX_SHARED, Route, route
 
 
 def route_table(result: Route) -> Table:
@@ -68,6 +68,14 @@ def route_command(
     alternatives: Annotated[int, typer.Option(
         "--alternatives", "-k", min=limits.ALTERNATIVES[0], max=limits.ALTERNATIVES[1],
         help="How many ranked routes.")] = 1,
+    max_shared: Annotated[float, typer.Option(
+        min=0.0, max=1.0,
+        help="Share of its length an alternative may run on a better route's links, unless "
+             "it keeps out of one of that route's transit countries; 1 lists near-copies "
+             "too.")] = MAX_SHARED,
+    service: Annotated[str, typer.Option(
+        help="A named service of the cost model, e.g. express (scheduled block trains).")
+    ] = "",
     as_json: JsonOption = False,
     network: NetworkOption = None,
     costs: CostsOption = None,
@@ -76,7 +84,7 @@ def route_command(
     net = open_network(network, costs)
     results = route(net, origin, destination, commodity=commodity, optimize=optimize,
                     avoid=split_list(avoid), avoid_modes=split_list(avoid_mode), via=via,
-                    alternatives=alternatives)
+                    alternatives=alternatives, max_shared=max_shared, service=service)
     if as_json:
         print_json({"routes": [r.to_dict() for r in results]})
         return

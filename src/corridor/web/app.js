@@ -205,6 +205,8 @@ async function submitRoute(event) {
     commodity: $("commodity").value, optimize: $("optimize").value,
     alternatives: $("alternatives").value || "1",
   });
+  if ($("similar").checked) params.set("max_shared", "1");
+  if ($("service").value) params.set("service", $("service").value);
   const avoid = avoidList();
   if (avoid.length) params.set("avoid", avoid.join(","));
   const avoidModes = [...document.querySelectorAll("#avoid-modes input:checked")].map((i) => i.value);
