@@ -62,7 +62,6 @@ MODE_COLUMNS = [
     Column("tariff_usd_per_tkm", "float", required=True, allowed=limits.USD_PER_TKM),
     Column("speed_km_per_day", "float", required=True, allowed=limits.SPEED_KM_PER_DAY),
     Column("co2_g_per_tkm", "float", required=True, allowed=limits.CO2_G_PER_TKM),
-    Column("charge_usd_per_t", "float", allowed=limits.USD_PER_T),
     *PROVENANCE_COLUMNS,
 ]
 CUSTOMS_UNION_COLUMNS = [
@@ -84,13 +83,11 @@ TRANSFER_COLUMNS = [
 
 @dataclass(frozen=True)
 class ModeParams:
-    """Per tonne-km tariff, commercial speed and CO2 of one mode for one commodity, and a
-    charge per tonne on each link of the mode (freight that is quoted per voyage)."""
+    """Per tonne-km tariff, commercial speed and CO2 of one mode for one commodity."""
 
     tariff_usd_per_tkm: float
     speed_km_per_day: float
     co2_g_per_tkm: float
-    charge_usd_per_t: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -170,10 +167,8 @@ class CostModel:
         for key in ((section, service), (section, ""), ("", service), ("", "")):
             if (commodity, mode, *key) in self.modes.index:
                 row = self.modes.loc[(commodity, mode, *key)]
-                charge = row.get("charge_usd_per_t", 0.0)
                 return ModeParams(float(row["tariff_usd_per_tkm"]),
-                                  float(row["speed_km_per_day"]), float(row["co2_g_per_tkm"]),
-                                  0.0 if pd.isna(charge) else float(charge))
+                                  float(row["speed_km_per_day"]), float(row["co2_g_per_tkm"]))
         raise KeyError((commodity, mode))
 
     def services(self, commodity: str) -> tuple[str, ...]:

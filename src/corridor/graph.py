@@ -186,7 +186,7 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
 
     # link metrics, per tonne
     length = sel["length_km"].to_numpy(dtype=float)
-    tariff, speed, co2_g, charge = (np.zeros(n_links) for _ in range(4))
+    tariff, speed, co2_g = (np.zeros(n_links) for _ in range(3))
     section = (sel["section"].fillna("").astype(str).to_numpy(dtype=object)
                if "section" in sel else np.full(n_links, "", dtype=object))
     for m, tag in set(zip(mode, section, strict=True)):
@@ -194,12 +194,11 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
             continue
         params = costs.mode(commodity, m, tag, service)
         pick = (mode == m) & (section == tag)
-        tariff[pick], speed[pick], co2_g[pick], charge[pick] = (
-            params.tariff_usd_per_tkm, params.speed_km_per_day, params.co2_g_per_tkm,
-            params.charge_usd_per_t)
+        tariff[pick], speed[pick], co2_g[pick] = (params.tariff_usd_per_tkm,
+                                                  params.speed_km_per_day, params.co2_g_per_tkm)
     fixed_tariff = sel["tariff_usd_per_t"].to_numpy(dtype=float, na_value=np.nan)
     fixed_time = sel["time_days"].to_numpy(dtype=float, na_value=np.nan)
-    cost = np.where(np.isnan(fixed_tariff), tariff * length + charge, fixed_tariff)
+    cost = np.where(np.isnan(fixed_tariff), tariff * length, fixed_tariff)
     days = np.where(np.isnan(fixed_time), length / np.where(speed > 0, speed, 1.0), fixed_time)
     co2 = co2_g * length / 1000.0
     handling = costs.charge(commodity, "mode_change", service=service)

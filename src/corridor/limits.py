@@ -83,7 +83,7 @@ RANGES: dict[str, Range] = {
     "t_per_year, capacity_t_per_year": TONNES_PER_YEAR,
     "capacity_teu_per_year": TEU_PER_YEAR,
     "time_days, border_delay_days, wait_days": DAYS,
-    "tariff_usd_per_t, cost_usd_per_t, charge_usd_per_t": USD_PER_T,
+    "tariff_usd_per_t, cost_usd_per_t": USD_PER_T,
     "tariff_usd_per_tkm": USD_PER_TKM,
     "speed_km_per_day": SPEED_KM_PER_DAY,
     "co2_g_per_tkm": CO2_G_PER_TKM,
