@@ -77,7 +77,12 @@ def test_nodes_strand_their_own_demand(tiny, demand, tmp_path) -> None:
     assert nodes.loc["z", "stranded_t"] == pytest.approx(6e6)
     assert nodes.loc["o", "stranded_t"] == pytest.approx(5e6)
     assert nodes.loc["a", "stranded_t"] == pytest.approx(1.2e6)
-    assert nodes.index[0] == "z"
+    # ranked by loss: a's 1.2 Mt of containers (50,000 USD/t in the tiny cost model) are
+    # worth more than z's 1 Mt of containers and 5 Mt of crude (500 USD/t)
+    assert nodes.loc["a", "stranded_value_usd"] == pytest.approx(1.2e6 * 50_000)
+    assert nodes.loc["z", "stranded_value_usd"] == pytest.approx(1e6 * 50_000 + 5e6 * 500)
+    assert nodes.index[0] == "a"
+    assert nodes["loss_usd"].is_monotonic_decreasing
     assert nodes.loc["z", "flow_t_per_year"] == pytest.approx(6e6)
     fresh = _closed(tiny, demand, tmp_path, "node", "b")
     assert nodes.loc["b", "stranded_t"] == pytest.approx(fresh.totals["stranded_t"])

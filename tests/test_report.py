@@ -16,6 +16,7 @@ from corridor.report import (
     build_map,
     build_report,
     hbar_chart,
+    headline,
     new_bottlenecks,
     stacked_chart,
     write_report,
@@ -75,9 +76,28 @@ def test_report_headline_and_summary(tiny: corridor.Network, demand) -> None:
                         critical_top=0)
     assert data.headline[0].startswith("close-pipe:")
     assert "Against baseline" in data.headline[1]
-    cost = next(c for c in data.summary if c["label"] == "Transport cost")
+    cost = next(c for c in data.summary if c["label"] == "Transport cost per delivered tonne")
     assert cost["delta"].startswith("+") and cost["cls"] == "worse"
     assert not any(c["id"] == "chart-critical" for c in data.charts)
+
+
+def test_a_scenario_that_strands_cargo_never_reads_cheaper() -> None:
+    from corridor.assign import run_scenario
+
+    net = corridor.load_network()
+    base, outage = run_scenario("baseline", net), run_scenario("cpc-outage", net)
+    assert outage.totals["cost_usd"] < base.totals["cost_usd"]  # less cargo moves
+    lines = headline(outage, base)
+    lost = outage.totals["stranded_value_usd"] - base.totals["stranded_value_usd"]
+    value = outage.network.costs.value_usd_per_t("crude_oil")
+    assert lost == pytest.approx(value * (outage.totals["stranded_t"]
+                                          - base.totals["stranded_t"]), rel=0.02)
+    assert f"losing USD {lost / 1e9:,.1f} bn" in lines[1]
+    assert "per delivered tonne (+" in lines[1]
+    cards = {c["label"]: c for c in build_report(net, "cpc-outage", "baseline",
+                                                critical_top=0).summary}
+    assert cards["Transport cost of delivered cargo"]["cls"] == ""
+    assert cards["Stranded cargo value"]["cls"] == "worse"
 
 
 def test_new_bottlenecks_name_the_link_and_its_shadow_price(tiny: corridor.Network,

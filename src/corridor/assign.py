@@ -758,6 +758,7 @@ def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
         operating = links["status"] == "operating"
         investment = float(pd.to_numeric(links.loc[operating, "investment_usd"],
                                          errors="coerce").fillna(0).sum())
+    worth = od["commodity"].map(model.network.costs.value_usd_per_t).to_numpy(dtype=float)
     totals = {
         "cost_usd": float(arc_t @ model.col_money),
         "generalised_cost_usd": float(arc_t @ (model.col_cost - TIE_BREAK_USD_PER_T
@@ -768,6 +769,9 @@ def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
         "demand_t": float(od["demand_t"].sum()),
         "delivered_t": delivered,
         "stranded_t": float(od["stranded_t"].sum()),
+        # export value of the stranded cargo at the commodity prices of the cost model
+        "stranded_value_usd": float(od["stranded_t"].to_numpy() @ worth),
+        "cost_usd_per_t": float(arc_t @ model.col_money / delivered) if delivered > 0 else 0.0,
         "contract_shortfall_t": float(tonnes[model.is_slack].sum()),
         "investment_usd": investment,
         # what the LP minimised: generalised cost plus the stranding penalties

@@ -203,6 +203,11 @@ class CostModel:
                                      f"of {names}.")
         return service
 
+    def value_usd_per_t(self, commodity: str) -> float:
+        """What a tonne of the commodity is worth (its sourced export price; 0 when unknown)."""
+        value = self.commodities.at[self.check_commodity(commodity), "value_usd_per_t"]
+        return 0.0 if pd.isna(value) else float(value)
+
     def value_of_time_usd_per_t_day(self, commodity: str, annual_rate: float = 0.10) -> float:
         """Capital cost of cargo in transit: cargo value × ``annual_rate`` / 365."""
         value = self.commodities.at[self.check_commodity(commodity), "value_usd_per_t"]

@@ -195,10 +195,12 @@ def critical(network: Network, demand: pd.DataFrame, scenario: object = None,
     Returns
     -------
     pandas.DataFrame
-        Ranked by ``stranded_t`` then ``added_generalised_usd`` (most damaging first). Columns:
-        ``rank``, the id (``link_id`` or ``node_id``), description columns, ``flow_t_per_year``
-        (baseline tonnes through it), ``stranded_t``, ``stranded_pct`` (of all demand),
-        ``added_cost_usd`` (money), ``added_generalised_usd`` (money + value of time).
+        Ranked by ``loss_usd`` (most damaging first). Columns: ``rank``, the id (``link_id``
+        or ``node_id``), description columns, ``flow_t_per_year`` (baseline tonnes through
+        it), ``stranded_t``, ``stranded_pct`` (of all demand), ``stranded_value_usd`` (the
+        stranded cargo at the commodity prices of the cost model), ``added_cost_usd`` (money
+        for the cargo that still moves), ``added_generalised_usd`` (money + value of time),
+        ``loss_usd`` (stranded value + added generalised cost, a year).
         ``attrs`` holds ``solves`` and ``seconds``.
 
     Raises
@@ -234,19 +236,24 @@ def critical(network: Network, demand: pd.DataFrame, scenario: object = None,
     results = run_closures(reopt, jobs, method, workers, deadline)
     total_demand = float(model.od["t_per_year"].sum())
     stranded = np.zeros(len(table))
+    lost = np.zeros(len(table))
     cost = np.zeros(len(table))
     generalised = np.zeros(len(table))
+    worth = np.array([network.costs.value_usd_per_t(g.commodity) for g in model.groups])
     where = np.flatnonzero(used)
     for i, result in zip(where, results, strict=True):
         stranded[i] = result["stranded_t"] - base["stranded_t"]
+        lost[i] = (result["stranded_by_group"] - base["stranded_by_group"]) @ worth
         cost[i] = result["cost_usd"] - base["cost_usd"]
         generalised[i] = result["generalised_usd"] - base["generalised_usd"]
     table["stranded_t"] = np.where(np.abs(stranded) < 0.5, 0.0, stranded)
     table["stranded_pct"] = 100.0 * table["stranded_t"] / total_demand if total_demand else 0.0
+    table["stranded_value_usd"] = np.where(np.abs(stranded) < 0.5, 0.0, lost)
     table["added_cost_usd"] = np.where(np.abs(cost) < 1.0, 0.0, cost)
     table["added_generalised_usd"] = np.where(np.abs(generalised) < 1.0, 0.0, generalised)
+    table["loss_usd"] = table["stranded_value_usd"] + table["added_generalised_usd"]
     table = table.drop(columns="_links").sort_values(
-        ["stranded_t", "added_generalised_usd", "flow_t_per_year"], ascending=False)
+        ["loss_usd", "stranded_t", "flow_t_per_year"], ascending=False)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     table = table.reset_index(drop=True)
     if top is not None:

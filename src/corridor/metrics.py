@@ -259,8 +259,9 @@ def compare(base: FlowResult, other: FlowResult, top_links: int = 15) -> Compari
     -------
     Comparison
     """
-    metrics = ("cost_usd", "generalised_cost_usd", "tonne_km", "avg_days", "co2_t",
-               "demand_t", "delivered_t", "stranded_t", "investment_usd")
+    metrics = ("cost_usd", "cost_usd_per_t", "generalised_cost_usd", "tonne_km", "avg_days",
+               "co2_t", "demand_t", "delivered_t", "stranded_t", "stranded_value_usd",
+               "investment_usd")
     rows = []
     for metric in metrics:
         a, b = base.totals.get(metric, 0.0), other.totals.get(metric, 0.0)

@@ -43,11 +43,17 @@ SUMMARY_METRICS = (  # key, label, scale, unit, digits
     ("demand_t", "Demand", 1e-6, "Mt", 1),
     ("delivered_t", "Delivered", 1e-6, "Mt", 1),
     ("stranded_t", "Stranded", 1e-6, "Mt", 2),
-    ("cost_usd", "Transport cost", 1e-9, "USD bn", 2),
+    ("stranded_value_usd", "Stranded cargo value", 1e-9, "USD bn/yr", 1),
+    ("cost_usd_per_t", "Transport cost per delivered tonne", 1.0, "USD/t", 1),
+    ("cost_usd", "Transport cost of delivered cargo", 1e-9, "USD bn", 2),
     ("avg_days", "Average time", 1.0, "days", 1),
     ("co2_t", "CO2", 1e-6, "Mt", 2),
     ("tonne_km", "Tonne-km", 1e-9, "bn tkm", 1),
 )
+
+
+#: Totals over the cargo that moves: they fall when cargo strands, which is no improvement.
+MOVED_TOTALS = ("cost_usd", "co2_t", "tonne_km", "avg_days")
 
 
 def _optional(name: str):
@@ -327,7 +333,10 @@ def _summary(totals: dict, base: dict | None) -> list[dict]:
                 pct = f" ({100 * (value - base[key]) / base[key]:+.1f}%)" if base[key] else ""
                 card["delta"] = f"{change:+,.{digits}f}{pct} vs base"
                 worse = change > 0 if key not in ("delivered_t",) else change < 0
-                card["cls"] = "worse" if worse else "better"
+                # totals of moved cargo fall when cargo strands: no colour for them then
+                moved_less = totals.get("delivered_t", 0) < base.get("delivered_t", 0) - 0.5
+                if not (moved_less and key in MOVED_TOTALS):
+                    card["cls"] = "worse" if worse else "better"
         cards.append(card)
     return cards
 
@@ -354,23 +363,38 @@ def outlet_shift(base: Any, other: Any, commodity: str = "crude_oil") -> pd.Data
 
 
 def headline(result: Any, base: Any | None) -> list[str]:
-    """A few sentences summing up a scenario against its base (for the terminal and report)."""
+    """A few sentences summing up a scenario against its base (for the terminal and report).
+
+    Stranded cargo is valued at the commodity prices of the cost model, and transport cost is
+    compared per delivered tonne: a scenario that strands cargo moves less and so spends less
+    on transport in total, which must never read as cheaper.
+    """
     t = result.totals
     lines = [f"{result.scenario}: {t['delivered_t'] / 1e6:,.1f} of {t['demand_t'] / 1e6:,.1f} "
-             f"Mt delivered, {t['stranded_t'] / 1e6:,.2f} Mt stranded, transport cost "
-             f"USD {t['cost_usd'] / 1e9:,.2f} bn, {t['avg_days']:.1f} days on average."]
+             f"Mt delivered, {t['stranded_t'] / 1e6:,.2f} Mt stranded"
+             + (f" (USD {t['stranded_value_usd'] / 1e9:,.1f} bn of cargo a year)"
+                if t.get("stranded_value_usd", 0) >= 0.5e8 else "")
+             + f", transport USD {t['cost_usd'] / 1e9:,.2f} bn "
+             f"({_per_tonne(t):,.1f} USD per delivered tonne), {t['avg_days']:.1f} days on "
+             f"average."]
     if base is None:
         return lines
     b = base.totals
-    cost = t["cost_usd"] - b["cost_usd"]
-    pct = f" ({100 * cost / b['cost_usd']:+.1f}%)" if b["cost_usd"] else ""
     stranded = (t["stranded_t"] - b["stranded_t"]) / 1e6
-    lines.append(f"Against {base.scenario}: stranded {stranded:+,.2f} Mt, cost "
-                 f"{cost / 1e9:+,.2f} bn USD{pct}, time "
+    lost = t.get("stranded_value_usd", 0.0) - b.get("stranded_value_usd", 0.0)
+    per_t = _per_tonne(t) - _per_tonne(b)
+    pct = f" ({100 * per_t / _per_tonne(b):+.1f}%)" if _per_tonne(b) else ""
+    parts = [f"Against {base.scenario}:"]
+    if abs(stranded) >= 0.005:
+        parts.append(f"stranded {stranded:+,.2f} Mt" + (
+            f", {'losing' if lost > 0 else 'recovering'} USD {abs(lost) / 1e9:,.1f} bn of "
+            f"cargo a year at the prices of the cost model;" if abs(lost) >= 0.5e8 else ";"))
+    parts.append(f"transport {per_t:+,.1f} USD per delivered tonne{pct}, time "
                  f"{t['avg_days'] - b['avg_days']:+.1f} days, CO2 "
-                 f"{(t['co2_t'] - b['co2_t']) / 1e6:+,.2f} Mt."
-                 + (" (Cost, time and CO2 fall because stranded cargo does not move.)"
-                    if stranded > 0.01 and cost < 0 else ""))
+                 f"{(t['co2_t'] - b['co2_t']) / 1e6:+,.2f} Mt.")
+    if stranded > 0.005:
+        parts.append("(Totals of cost, time and CO2 cover only the cargo that still moves.)")
+    lines.append(" ".join(parts))
     shift = outlet_shift(base, result)
     gains = shift[shift["change_t"] > 0.5e4]
     losses = shift[shift["change_t"] < -0.5e4]
@@ -385,6 +409,12 @@ def headline(result: Any, base: Any | None) -> list[str]:
     if bottlenecks:
         lines.append("Now at capacity: " + "; ".join(bottlenecks) + ".")
     return lines
+
+
+def _per_tonne(totals: dict) -> float:
+    """Transport cost per delivered tonne (USD/t)."""
+    delivered = totals.get("delivered_t", 0.0)
+    return totals["cost_usd"] / delivered if delivered else 0.0
 
 
 def new_bottlenecks(base: Any, other: Any, top: int = 3) -> list[str]:

@@ -74,8 +74,11 @@ def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
     console.print(styled(
         (f"Scenario {result.scenario}", "bold"),
         f": demand {_mt(t['demand_t'])} Mt, delivered {_mt(t['delivered_t'])} Mt, ",
-        (f"stranded {_mt(t['stranded_t'])} Mt", "red"),
-        f"; cost {_usd(t['cost_usd'])} USD/yr (generalised {_usd(t['generalised_cost_usd'])}), "
+        (f"stranded {_mt(t['stranded_t'])} Mt"
+         + (f" (cargo worth {_usd(t['stranded_value_usd'])} USD/yr)"
+            if t.get("stranded_value_usd", 0) >= 0.5e6 else ""), "red"),
+        f"; transport {_usd(t['cost_usd'])} USD/yr, {t.get('cost_usd_per_t', 0):,.1f} USD per "
+        f"delivered tonne (generalised {_usd(t['generalised_cost_usd'])}), "
         f"{t['tonne_km'] / 1e9:,.1f} bn tkm, {t['avg_days']:.1f} days on average, "
         f"{t['co2_t'] / 1e6:,.2f} Mt CO2"
         + (f", investment {_usd(t['investment_usd'])} USD" if t.get("investment_usd") else "")))
@@ -295,13 +298,16 @@ def critical_command(
     for column, justify in (("#", "right"), (key, "left"), ("corridor" if not nodes else
                                                           "country", "left"),
                             ("flow Mt", "right"), ("stranded Mt", "right"),
-                            ("stranded %", "right"), ("added cost USD/yr", "right")):
+                            ("stranded %", "right"), ("cargo value USD/yr", "right"),
+                            ("added cost USD/yr", "right"), ("loss USD/yr", "right")):
         out.add_column(column, justify=justify)
     for row in ranking.itertuples(index=False):
         out.add_row(str(row.rank), getattr(row, key),
                     row.country if nodes else row.corridor, _mt(row.flow_t_per_year),
                     _mt(row.stranded_t), f"{row.stranded_pct:.1f}",
-                    _usd(row.added_cost_usd))
+                    _usd(row.stranded_value_usd), _usd(row.added_cost_usd), _usd(row.loss_usd))
+    out.caption = ("loss = value of the stranded cargo at the commodity prices of the cost "
+                   "model + added transport cost and time of the cargo that still moves")
     console.print(out)
 
 

@@ -281,6 +281,8 @@ async function showFlows() {
     $("flows-summary").innerHTML = `<div class="cards" id="flows-cards">`
       + card("Delivered", fmt(t.delivered_t / 1e6), "Mt/yr")
       + card("Stranded", fmt(t.stranded_t / 1e6, 2), "Mt/yr", t.stranded_t > 0 ? "bad" : "")
+      + (t.stranded_value_usd > 0 ? card("Stranded cargo value", fmt(t.stranded_value_usd / 1e9, 1), "USD bn/yr", "bad") : "")
+      + card("Transport per delivered tonne", fmt(t.cost_usd_per_t, 1), "USD/t")
       + card("Transport cost", fmt(t.cost_usd / 1e9, 2), "USD bn")
       + card("Average time", fmt(t.avg_days), "days")
       + card("CO2", fmt(t.co2_t / 1e6, 2), "Mt") + card("Tonne-km", fmt(t.tonne_km / 1e9), "bn") + "</div>"
@@ -315,7 +317,9 @@ async function compare() {
   try {
     const data = await api(`/api/compare?base=${encodeURIComponent(base)}&other=${encodeURIComponent(other)}`);
     const rows = [["Delivered (Mt)", "delivered_t", 1e-6], ["Stranded (Mt)", "stranded_t", 1e-6],
-      ["Cost (USD bn)", "cost_usd", 1e-9], ["Avg days", "avg_days", 1], ["CO2 (Mt)", "co2_t", 1e-6],
+      ["Stranded cargo value (USD bn/yr)", "stranded_value_usd", 1e-9],
+      ["Transport per delivered tonne (USD/t)", "cost_usd_per_t", 1],
+      ["Transport cost of delivered cargo (USD bn)", "cost_usd", 1e-9], ["Avg days", "avg_days", 1], ["CO2 (Mt)", "co2_t", 1e-6],
       ["Tonne-km (bn)", "tonne_km", 1e-9]].map(([label, key, k]) => {
       const d = data.totals.delta[key] * k;
       return `<tr><td>${label}</td><td class="num">${fmt(data.totals.base[key] * k, 2)}</td>`
