@@ -18,6 +18,7 @@ from corridor.service import (
     scenario_toml,
 )
 from tests.conftest import FIXTURES
+from tests.test_calibration import _tiny_observations as tiny_observations
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -221,6 +222,24 @@ def test_critical_links(client: TestClient) -> None:
     _error(client.get("/api/critical", params={"top": 0}), 422, "invalid_request")
 
 
+def test_calibration_measures_the_served_model(tiny: corridor.Network, tmp_path: Path,
+                                               client: TestClient) -> None:
+    folder = tiny_observations(
+        tmp_path, volumes=["north,North line,link:cd,container,,,1.2,Mt,2024,obs_hand,"])
+    demand = load_demand(FLOWS / "demand.csv", network=tiny)
+    own = TestClient(create_app(tiny, demand, FLOWS / "scenarios", observations=folder),
+                     raise_server_exceptions=False)
+    body = own.get("/api/calibration").json()
+    (row,) = body["observations"]
+    assert row["obs_id"] == "north" and row["modelled"] == pytest.approx(1.0)
+    assert body["summary"][0]["kind"] == "volume" and body["summary"][0]["count"] == 1
+    assert own.get("/api/calibration", params={"scenario": "close-pipe"}).status_code == 200
+    _error(own.get("/api/calibration", params={"scenario": "nope"}), 404, "not_found")
+    # the shipped observations name places this network does not have: a clear 409
+    body = _error(client.get("/api/calibration"), 409, "conflict")
+    assert "observation tables do not" in body["message"] and "/" not in body["message"]
+
+
 POSTED = {"title": "Pipe closed (posted)",
           "close": [{"link": "ob", "assumption": "pipeline out for the year"}]}
 
@@ -309,7 +328,7 @@ def test_openapi_and_offline_docs(client: TestClient) -> None:
     paths = set(schema["paths"])
     assert {"/api/places", "/api/network", "/api/route", "/api/scenarios",
             "/api/scenarios/{name}", "/api/scenarios/run", "/api/flows", "/api/compare",
-            "/api/critical", "/api/sources"} <= paths
+            "/api/critical", "/api/sources", "/api/calibration"} <= paths
     page = client.get("/docs").text
     assert "cdn" not in page.lower() and "http://" not in page and "https://" not in page
 

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import corridor
+import corridor.calibration
 from corridor.cli import app
 from corridor.demand import load_demand
 from corridor.report import (
@@ -18,6 +19,7 @@ from corridor.report import (
     hbar_chart,
     headline,
     new_bottlenecks,
+    render_report,
     stacked_chart,
     write_report,
 )
@@ -94,10 +96,25 @@ def test_a_scenario_that_strands_cargo_never_reads_cheaper() -> None:
                                           - base.totals["stranded_t"]), rel=0.02)
     assert f"losing USD {lost / 1e9:,.1f} bn" in lines[1]
     assert "per delivered tonne (+" in lines[1]
-    cards = {c["label"]: c for c in build_report(net, "cpc-outage", "baseline",
-                                                critical_top=0).summary}
+    data = build_report(net, "cpc-outage", "baseline", critical_top=0)
+    cards = {c["label"]: c for c in data.summary}
     assert cards["Transport cost of delivered cargo"]["cls"] == ""
     assert cards["Stranded cargo value"]["cls"] == "worse"
+    # the report carries the baseline's calibration: one row per observation
+    kinds = {row[0]["text"] for row in data.calibration["summary"]["rows"]}
+    assert {"volume", "time", "rate", "length"} <= kinds
+    observed = corridor.calibration.load_observations(network=net)
+    assert len(data.calibration["observations"]["rows"]) == sum(
+        len(t) for t in observed.tables.values())
+    html = render_report(data)
+    assert 'id="calibration"' in html and "cpc_throughput_2024" in html
+
+
+def test_report_on_a_network_the_observations_do_not_fit_says_so(tiny: corridor.Network,
+                                                                  demand) -> None:
+    data = build_report(tiny, "baseline", demand=demand, critical_top=0)
+    assert "Calibration skipped" in data.calibration["note"]
+    assert "summary" not in data.calibration
 
 
 def test_new_bottlenecks_name_the_link_and_its_shadow_price(tiny: corridor.Network,

@@ -25,6 +25,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from corridor.errors import CorridorError
 from corridor.geometry import basemap_geojson, bounds, network_geojson
 from corridor.network import Network
 from corridor.outputs import check_file, write_text
@@ -265,6 +266,7 @@ class ReportData:
     sources: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     headline: list[str] = field(default_factory=list)
+    calibration: dict = field(default_factory=dict)
 
 
 def _table(title: str, frame: pd.DataFrame, formats: dict[str, str] | None = None,
@@ -607,10 +609,50 @@ def build_report(network: Network, scenario: Any = None, compare: Any = None,
                       assumptions=_assumptions(chosen), notes=notes)
     if result is not None:
         _flow_sections(data, result, base, network, critical_top, demand, chosen)
+        baseline = result if chosen is None else (
+            base if base is not None and base.scenario == "baseline" else None)
+        data.calibration = calibration_section(network, demand, baseline)
     sources = map_network.sources.reset_index().fillna("")
     data.sources = [{**row, "link": web_link(row.get("url", ""))}
                     for row in sources.to_dict(orient="records")]
     return data
+
+
+def calibration_section(network: Network, demand: pd.DataFrame,
+                        baseline: Any | None = None) -> dict:
+    """The baseline measured against the observations, as report tables.
+
+    Returns ``{"summary": table, "observations": table, "note": text}``, or ``{"note": text}``
+    alone when the observations do not fit this network (a network of one's own).
+    """
+    calibration = _optional("corridor.calibration")
+    if calibration is None:
+        return {}
+    try:
+        result = calibration.calibrate(network, demand, result=baseline)
+    except CorridorError as exc:
+        return {"note": f"Calibration skipped: the shipped observations do not fit this "
+                        f"network ({exc})."}
+    summary = result.summary.rename(columns={
+        "wape_pct": "WAPE %", "bias_pct": "bias %", "within_15_pct": "within ±15 %",
+        "within_30_pct": "within ±30 %", "mean_abs_points": "mean |error| points"})
+    table = result.table[["obs_id", "kind", "what", "element", "observed", "modelled", "unit",
+                          "error_pct", "independent", "period", "source_id"]].rename(
+        columns={"error_pct": "error %"})
+    return {
+        "summary": _table("Model against observations, per kind", summary,
+                          {"WAPE %": ",.1f", "bias %": "+,.1f", "within ±15 %": ",.0f",
+                           "within ±30 %": ",.0f", "mean |error| points": ",.1f"}),
+        "observations": _table("Each observation", table,
+                               {"observed": ",.2f", "modelled": ",.2f", "error %": "+,.0f"},
+                               limit=500),
+        "note": (f"The baseline against {len(result.table)} published observations of "
+                 f"2022-2025 (volumes, shares, door-to-door times, rates and line lengths). "
+                 f"WAPE is the weighted absolute percentage error; shares are compared in "
+                 f"points (a match is within ±5). An observation is independent when no "
+                 f"input of the model cites the same publication; the others show how well "
+                 f"the model keeps what it was fitted to."),
+    }
 
 
 def web_link(url: object) -> str:

@@ -70,7 +70,7 @@ _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 STATUS_OF_KIND = {"unknown_place": 404, "not_found": 404, "no_route": 404,
                   "invalid_option": 422, "data_error": 422, "too_large": 413,
-                  "unavailable": 501, "busy": 503, "time_limit": 503,
+                  "unavailable": 501, "busy": 503, "time_limit": 503, "conflict": 409,
                   "too_many_requests": 429}
 _RETRY_KINDS = ("busy", "time_limit", "too_many_requests")
 log = logging.getLogger(__name__)
@@ -93,6 +93,12 @@ class UnavailableError(CorridorError):
     """A feature whose module is not installed in this build."""
 
     kind = "unavailable"
+
+
+class ConflictError(CorridorError):
+    """A request the served data cannot answer (observations of another network)."""
+
+    kind = "conflict"
 
 
 class BusyError(CorridorError):
@@ -208,8 +214,10 @@ class Engine:
 
     def __init__(self, network: Network | None = None, demand: pd.DataFrame | None = None,
                  scenarios: str | Path | None = None,
-                 budget_s: float | None = REQUEST_BUDGET_S) -> None:
+                 budget_s: float | None = REQUEST_BUDGET_S,
+                 observations: str | Path | None = None) -> None:
         self.network = network if network is not None else load_network()
+        self._observation_folder = Path(observations) if observations is not None else None
         self.budget_s = budget_s
         self._demand = demand
         self._scenario_folder = Path(scenarios) if scenarios is not None else None
@@ -462,6 +470,34 @@ class Engine:
         return {"scenario": name, "links": records(table, top)}
 
 
+    def calibration(self, name: str) -> dict:
+        """The model under a scenario against the shipped observations (per observation and
+        per kind)."""
+        module = _module("corridor.calibration")
+        scenario = self.load_scenario(name)
+
+        def run() -> Any:
+            from corridor.observed import load_observations
+
+            network, demand = self.network, self.demand()
+            result = self.flow_result(name)
+            if scenario is not None:
+                from corridor.scenario import apply_scenario
+
+                network, demand = apply_scenario(network, scenario, demand)
+            try:
+                observed = load_observations(self._observation_folder, network)
+            except DataError as exc:
+                where = Path(str(exc.file)).name if exc.file else "observations"
+                row = f", row {exc.row}" if exc.row is not None else ""
+                raise ConflictError(
+                    "Calibration needs observations that fit the served network; the "
+                    f"observation tables do not ({where}{row}: {exc.reason}).") from None
+            return module.calibrate(network, demand, observations=observed, result=result)
+
+        return self._cached(f"calibration:{name}", run).to_dict()
+
+
 def _module(name: str, required: bool = True):
     import importlib
 
@@ -598,6 +634,12 @@ class CriticalResponse(BaseModel):
     links: list[dict[str, Any]]
 
 
+class CalibrationResponse(BaseModel):
+    scenario: str
+    summary: list[dict[str, Any]]
+    observations: list[dict[str, Any]]
+
+
 # -- the app ----------------------------------------------------------------------------------
 
 
@@ -707,7 +749,8 @@ ScenarioName = Annotated[str, Query(max_length=64, description="A scenario name.
 
 def create_app(network: Network | None = None, demand: pd.DataFrame | None = None,
                scenarios: str | Path | None = None,
-               budget_s: float | None = REQUEST_BUDGET_S) -> FastAPI:
+               budget_s: float | None = REQUEST_BUDGET_S,
+               observations: str | Path | None = None) -> FastAPI:
     """Build the FastAPI application.
 
     Parameters
@@ -720,6 +763,8 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         Folder of scenario files (default: the built-ins).
     budget_s
         Wall-clock budget of one solve, seconds (see :class:`Engine`).
+    observations
+        Folder of observation tables for ``/api/calibration`` (default: the shipped ones).
 
     Returns
     -------
@@ -727,7 +772,7 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         With the engine in ``app.state.engine``. ``/docs`` serves Swagger UI from the locally
         vendored ``swagger-ui-dist`` (no CDN); ``/openapi.json`` is the schema.
     """
-    engine = Engine(network, demand, scenarios, budget_s)
+    engine = Engine(network, demand, scenarios, budget_s, observations)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
@@ -860,6 +905,14 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
                          exporter: Annotated[str | None, Query(max_length=3)] = None) -> dict:
         """Shares and HHI of each exporter by transit country, corridor, mode and partner."""
         return await _in_thread(request, "heavy", engine.dependency, scenario, exporter)
+
+    @app.get("/api/calibration", response_model=CalibrationResponse, responses=ERRORS,
+             tags=["flows"])
+    async def calibration(request: Request, scenario: ScenarioName = "baseline") -> dict:
+        """The model against published observations: each observation (observed, modelled,
+        error, the element compared, whether it is independent of the inputs) and, per kind,
+        the count, WAPE, mean bias and the share within ±15 % and ±30 %."""
+        return await _in_thread(request, "heavy", engine.calibration, scenario)
 
     @app.get("/api/critical", response_model=CriticalResponse, responses=ERRORS,
              tags=["flows"])

@@ -16,6 +16,7 @@ from corridor.cli.common import (
     JsonOption,
     NetworkOption,
     ScenarioOption,
+    SpreadOption,
     app,
     console,
     handle_errors,
@@ -50,6 +51,7 @@ def calibration_command(
     network: NetworkOption = None,
     costs: CostsOption = None,
     demand: DemandOption = None,
+    spread: SpreadOption = None,
 ) -> None:
     """How well the model reproduces observed volumes, shares, times, rates and lengths.
 
@@ -67,7 +69,12 @@ def calibration_command(
     inputs = run_inputs(net, demand, [chosen]) + observed.files()
     if csv is not None:
         check_folder(csv, CSV_FILES, inputs)
-    result = calibrate(net, table, chosen, observed)
+    flows = None
+    if spread is not None:
+        from corridor.dispersion import assign_logit
+
+        flows = assign_logit(net, table, chosen, spread=spread)
+    result = calibrate(net, table, chosen, observed, result=flows)
     if csv is not None:
         write_tables(csv, result.csv_tables(), inputs)
         console.print(f"wrote {len(CSV_FILES)} CSV files to {csv}")

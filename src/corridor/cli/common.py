@@ -132,6 +132,11 @@ DemandOption = Annotated[Path | None, typer.Option("--demand", help="Demand CSV 
 ScenarioOption = Annotated[str | None, typer.Option(
     "--scenario", "-s", help="Built-in scenario name or TOML file.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+SpreadOption = Annotated[float | None, typer.Option(
+    "--spread", min=1.0, max=1000.0,
+    help="Split each demand over competing routes (logit): a route dearer by a share s of "
+         "the cheapest carries exp(-SPREAD*s) as much. Default: the linear programme "
+         "(cheapest routes within capacities, with contracts).")]
 CsvOption = Annotated[Path | None, typer.Option("--csv", help="Write CSV tables into DIR.")]
 
 

@@ -18,6 +18,7 @@ from corridor.cli.common import (
     JsonOption,
     NetworkOption,
     ScenarioOption,
+    SpreadOption,
     app,
     console,
     handle_errors,
@@ -48,7 +49,12 @@ class _Run:
         if csv is not None:
             check_folder(csv, csv_files, self.inputs)
 
-    def assign(self, scenario: object):  # noqa: ANN201 (FlowResult, imported lazily)
+    def assign(self, scenario: object, spread: float | None = None):  # noqa: ANN201
+        """The FlowResult of ``scenario`` (logit when ``spread`` is given)."""
+        if spread is not None:
+            from corridor.dispersion import assign_logit
+
+            return assign_logit(self.net, self.demand, scenario, spread=spread)
         from corridor.assign import assign
 
         return assign(self.net, self.demand, scenario)
@@ -121,11 +127,12 @@ def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
 
 
 def _run(scenario: str | None, network: Path | None, costs: Path | None,
-         demand: Path | None, as_json: bool, csv: Path | None) -> None:
+         demand: Path | None, as_json: bool, csv: Path | None,
+         spread: float | None = None) -> None:
     from corridor.assign import CSV_FILES
 
     run = _Run(network, costs, demand, (scenario,), csv, CSV_FILES)
-    result = run.assign(run.scenarios[0])
+    result = run.assign(run.scenarios[0], spread)
     run.write_csv(result.csv_tables())
     if as_json:
         print_json(result.to_dict())
@@ -142,9 +149,10 @@ def flows_command(
     network: NetworkOption = None,
     costs: CostsOption = None,
     demand: DemandOption = None,
+    spread: SpreadOption = None,
 ) -> None:
     """Assign the yearly demand to the network within link capacities (min generalised cost)."""
-    _run(scenario, network, costs, demand, as_json, csv)
+    _run(scenario, network, costs, demand, as_json, csv, spread)
 
 
 @scenario_app.command("list")
