@@ -107,6 +107,7 @@ def test_summary_weights_errors_in_the_base_unit() -> None:
     ("volumes", "v,What,pipe:ob,,,,1,Mt,2024,obs_hand,", "element", "is not an element"),
     ("volumes", "v,What,link:ob,,,,1,parsecs,2024,obs_hand,", "unit", "unknown unit"),
     ("volumes", "v,What,link:ob,,,,1,Mt,soon,obs_hand,", "period", "is not a period"),
+    ("volumes", "v,What,link:ob,,,,1,Mt,2024-13,obs_hand,", "period", "month outside"),
     ("volumes", "v,What,link:ob,,,,-1,Mt,2024,obs_hand,", "value", "outside the allowed range"),
     ("times", "t,S,a,zz,,container,rail,,,1,2,terminal,2024,obs_hand,", "destination",
      "unknown node id"),
@@ -166,6 +167,22 @@ def test_cpc_share_is_within_five_points(shipped) -> None:
 def test_lengths_meet_the_target(shipped) -> None:
     assert shipped.kind("length")["within_15_pct"] >= 85.0
     assert shipped.kind("length", independent=True)["within_15_pct"] >= 85.0
+
+
+def test_times_and_rates_do_not_fall_below_the_level_reached(shipped) -> None:
+    # the target is 85 % within ±15 %; not met yet (docs/calibration.md says why), so these
+    # hold the level reached and a data change that loses ground fails
+    time, rate = shipped.kind("time"), shipped.kind("rate")
+    assert time["within_15_pct"] >= 60.0 and time["wape_pct"] <= 15.0, time
+    assert rate["within_15_pct"] >= 50.0 and rate["wape_pct"] <= 30.0, rate
+
+
+def test_fitted_schedules_are_kept(shipped) -> None:
+    table = shipped.table.set_index("obs_id")
+    for obs_id in ("erai_transit_2024", "erai_rate_2024", "china_poland_2024",
+                   "altynkol_aktau_2024", "xian_duisburg_express_2024"):
+        assert abs(table.at[obs_id, "error_pct"]) <= 5.0, obs_id
+        assert not table.at[obs_id, "independent"], obs_id
 
 
 def test_calibration_command_prints_tables_and_writes_csv(tmp_path: Path) -> None:

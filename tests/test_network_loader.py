@@ -109,3 +109,39 @@ def test_unsupported_format_version_is_refused(tiny_copy: Path) -> None:
     with pytest.raises(DataError, match="format_version '9' is not supported") as info:
         _load(tiny_copy)
     assert info.value.field == "format_version"
+
+
+def test_terminal_modes_must_be_allowed_modes(tiny_copy: Path) -> None:
+    # pandas creates the column on the first edit; crude may not be restricted to road
+    _edit(tiny_copy / "costs", "commodities.csv", 2, "terminal_modes", "rail;road")
+    with pytest.raises(DataError) as info:
+        _load(tiny_copy)
+    assert (info.value.row, info.value.field) == (2, "terminal_modes")
+    assert "road" in str(info.value) and info.value.file.endswith("commodities.csv")
+
+
+@pytest.mark.parametrize(("rows", "row", "field", "message"), [
+    (["Zulu,container,nowhere,hand,,,"], 1, "node_ids", "unknown node id nowhere"),
+    (["Zulu,,z,hand,,,", "zulu,,q,hand,,,"], 2, "place", "given twice"),
+    (["Zulu,,z,hand,,,", "Alpha,bananas,a,hand,,,"], 2, "commodity", "unknown commodity"),
+])
+def test_bad_place_names_name_the_row(tiny_copy: Path, rows: list[str], row: int,
+                                      field: str, message: str) -> None:
+    (tiny_copy / "network" / "places.csv").write_text(
+        "place,commodity,node_ids,source_id,estimated,estimate_method,notes\n"
+        + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=message) as info:
+        _load(tiny_copy)
+    assert (info.value.row, info.value.field) == (row, field)
+    assert info.value.file.endswith("places.csv")
+
+
+def test_a_place_name_resolves_per_commodity(tiny_copy: Path) -> None:
+    (tiny_copy / "network" / "places.csv").write_text(
+        "place,commodity,node_ids,source_id,estimated,estimate_method,notes\n"
+        "Zulu,crude_oil,p;z,hand,,,crude for Zulu loads at Port East or Zulu\n")
+    net = _load(tiny_copy)
+    assert net.resolve_for("zulu", "crude_oil") == ("p", "z")
+    assert net.resolve_for("Zulu", "container") == ("z",)
+    oil = corridor.route(net, "Oilfield", "Zulu", commodity="crude_oil")[0]
+    assert oil.destination == "p"  # the pipeline ends at Port East: the nearer of the two

@@ -252,6 +252,17 @@ def load_cost_model(folder: Path) -> CostModel:
         keys.add(key)
         if not key[2] and not key[3]:
             pairs.add(key[:2])
+    if "terminal_modes" in commodities:
+        for row_number, (allowed, restricted) in enumerate(
+                zip(commodities["allowed_modes"], commodities["terminal_modes"].fillna(""),
+                    strict=True), start=1):
+            own = {m.strip() for m in str(allowed).split(";")}
+            stray = [m.strip() for m in str(restricted).split(";")
+                     if m.strip() and m.strip() not in own]
+            if stray:
+                raise DataError(f"terminal mode(s) {', '.join(stray)} not among the allowed "
+                                f"modes", file=str(paths["commodities"]), row=row_number,
+                                field="terminal_modes")
     for row_number, (commodity, allowed) in enumerate(
             zip(commodities["commodity"], commodities["allowed_modes"], strict=True), start=1):
         for mode in allowed.split(";"):

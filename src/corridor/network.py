@@ -155,6 +155,10 @@ class Network:
                     self._names[key] = node_id
                     self._display[key] = label.strip()
         self._compiled: dict = {}
+        self._meanings: dict[tuple[str, str], tuple[str, ...]] = {
+            (key, str(commodity)): tuple(n.strip() for n in str(ids).split(";") if n.strip())
+            for key, commodity, ids in zip(self.place_names["key"], self.place_names["commodity"],
+                                           self.place_names["node_ids"], strict=True)}
 
     def __repr__(self) -> str:
         return f"<Network {len(self.nodes)} nodes, {len(self.links)} links from {self.path}>"
@@ -186,13 +190,9 @@ class Network:
         terminal or Sheskharis); any other name resolves as :meth:`resolve` does.
         """
         key = normalise_name(place)
-        table = self.place_names
-        if len(table):
-            rows = table[(table["key"] == key) & table["commodity"].isin([commodity, ""])]
-            if len(rows):
-                mine = rows[rows["commodity"] == commodity]
-                chosen = (mine if len(mine) else rows).iloc[0]
-                return tuple(n for n in str(chosen["node_ids"]).split(";") if n)
+        for wanted in (commodity, ""):
+            if (key, wanted) in self._meanings:
+                return self._meanings[(key, wanted)]
         return (self.resolve(place),)
 
     def places(self) -> pd.DataFrame:
@@ -264,8 +264,8 @@ def load_network(path: str | Path | None = None, costs: str | Path | None = None
     _check_terminal_modes(terminals, cost_model, str(folder / "terminals.csv"))
     check_references(contracts.reset_index(), "commodity", set(cost_model.commodities.index),
                      str(folder / "contracts.csv"), "commodity")
-    check_references(places[places["commodity"] != ""], "commodity",
-                     set(cost_model.commodities.index), str(folder / "places.csv"), "commodity")
+    check_references(places, "commodity", set(cost_model.commodities.index),
+                     str(folder / "places.csv"), "commodity")
     return Network(nodes=nodes, links=links, sources=all_sources, costs=cost_model,
                    path=folder, warnings=notes, terminals=terminals, contracts=contracts,
                    place_names=places)
@@ -345,9 +345,10 @@ def _empty_terminals() -> pd.DataFrame:
 def _read_terminals(path: Path, nodes: pd.DataFrame) -> pd.DataFrame:
     """The optional ``terminals.csv``: where a commodity may change between modes.
 
-    A commodity with at least one row changes mode only at its terminals (between the modes a
-    row lists, in either direction, within its yearly capacity); other commodities change mode
-    wherever their modes meet.
+    A row bounds the tonnes of its commodity changing between the modes it lists (``from>to``
+    for one direction) within its yearly capacity. A commodity with ``terminal_modes`` in the
+    cost model (crude oil) changes into or out of those modes only at its terminals; other
+    commodities change mode wherever their modes meet.
     """
     if not path.is_file():
         return _empty_terminals()

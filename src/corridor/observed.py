@@ -53,7 +53,8 @@ def _period(value: object) -> str | None:
     match = _PERIOD.match(str(value))
     if not match:
         return f"{value!r} is not a period (YYYY, or YYYY-MM/YYYY-MM)"
-    if match.group(3) and (int(match.group(2) or 0) < 1 or int(match.group(4)) > 12):
+    months = [int(m) for m in (match.group(2), match.group(4)) if m is not None]
+    if any(not 1 <= m <= 12 for m in months) or (match.group(3) and match.group(2) is None):
         return f"{value!r} has a month outside 01-12"
     return None
 
