@@ -645,14 +645,9 @@ def assign(network: Network, demand: pd.DataFrame, scenario: object = None,
     True
     """
     deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
-    name = "baseline"
-    if scenario is not None:
-        from corridor.scenario import Scenario, apply_scenario, load_scenario
+    from corridor.scenario import scenario_inputs
 
-        if not isinstance(scenario, Scenario):
-            scenario = load_scenario(str(scenario))
-        network, demand = apply_scenario(network, scenario, demand)
-        name = scenario.name
+    network, demand, name = scenario_inputs(network, demand, scenario)
     model = FlowModel(network, demand)
     h = model.highs()
     values, duals = solve_model(h, deadline)

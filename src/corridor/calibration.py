@@ -114,15 +114,9 @@ def calibrate(network: Network, demand: pd.DataFrame, scenario: object = None,
     """
     from corridor.assign import assign
     from corridor.routing import Router
+    from corridor.scenario import scenario_inputs
 
-    name = "baseline"
-    if scenario is not None:
-        from corridor.scenario import Scenario, apply_scenario, load_scenario
-
-        if not isinstance(scenario, Scenario):
-            scenario = load_scenario(str(scenario))
-        network, demand = apply_scenario(network, scenario, demand)
-        name = scenario.name
+    network, demand, name = scenario_inputs(network, demand, scenario)
     observed = observations if observations is not None else load_observations(
         network=network)
     flows = result if result is not None else assign(network, demand)

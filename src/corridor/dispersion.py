@@ -85,14 +85,9 @@ def assign_logit(network: Network, demand: pd.DataFrame, scenario: object = None
     if not 1.0 <= spread <= 1000.0:
         raise InvalidOptionError("spread must be between 1 and 1,000.")
     deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
-    name = "baseline"
-    if scenario is not None:
-        from corridor.scenario import Scenario, apply_scenario, load_scenario
+    from corridor.scenario import scenario_inputs
 
-        if not isinstance(scenario, Scenario):
-            scenario = load_scenario(str(scenario))
-        network, demand = apply_scenario(network, scenario, demand)
-        name = scenario.name
+    network, demand, name = scenario_inputs(network, demand, scenario)
     model = FlowModel(network, demand)
     solver = _Logit(model, spread, deadline)
     values, duals = solver.solve()

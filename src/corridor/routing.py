@@ -304,14 +304,15 @@ class Router:
                 graph.sub_node[graph.head], list(visited))
             second = self._k_paths(graph, weights, allowed & ~closed, stop, end, k)
             found += _join(graph, weights, [(cost, arcs)], second, k)
-        found.sort(key=lambda item: item[0])
-        unique, seen = [], set()
-        for cost, arcs in found:
-            key = _link_key(graph, arcs)
-            if key not in seen:
-                seen.add(key)
-                unique.append((cost, arcs))
-        return unique[:k]
+        return _unique(graph, found, k)
+
+    def _best(self, graph: CompiledGraph, weights: np.ndarray, allowed: np.ndarray,
+              start: str, end: str) -> tuple[int, int, tuple[float, list[int]] | None]:
+        """The source and sink sub-nodes of two places and the cheapest path between them."""
+        nodes = self.network.nodes.index
+        s = int(graph.source_of[nodes.get_loc(start)])
+        t = int(graph.sink_of[nodes.get_loc(end)])
+        return s, t, self._shortest(graph, weights, allowed, s, t)
 
     def _shortest(self, graph: CompiledGraph, weights: np.ndarray, allowed: np.ndarray,
                   source: int, target: int) -> tuple[float, list[int]] | None:
@@ -335,10 +336,7 @@ class Router:
         Paths that differ only in where cargo changes layer (e.g. a useless transfer at the
         destination) are explored for spurs but not reported as separate routes.
         """
-        net = self.network
-        s = int(graph.source_of[net.nodes.index.get_loc(start)])
-        t = int(graph.sink_of[net.nodes.index.get_loc(end)])
-        best = self._shortest(graph, weights, allowed, s, t)
+        s, t, best = self._best(graph, weights, allowed, start, end)
         if best is None:
             return []
         found = [best]
@@ -397,10 +395,7 @@ class Router:
         kept when, against every route kept before it, it keeps out of one of that route's
         transit countries or shares at most ``max_shared`` of its length with it.
         """
-        net = self.network
-        s = int(graph.source_of[net.nodes.index.get_loc(start)])
-        t = int(graph.sink_of[net.nodes.index.get_loc(end)])
-        best = self._shortest(graph, weights, allowed, s, t)
+        s, t, best = self._best(graph, weights, allowed, start, end)
         if best is None:
             return []
         ends = self._ends(graph, start, end)
@@ -648,9 +643,14 @@ def _join(graph: CompiledGraph, weights: np.ndarray, first: list, second: list,
             path = left + middle + right
             if _physical_loopless(graph, path):
                 combos.append((cost, path))
-    combos.sort(key=lambda item: item[0])
+    return _unique(graph, combos, k)
+
+
+def _unique(graph: CompiledGraph, paths: list[tuple[float, list[int]]],
+            k: int) -> list[tuple[float, list[int]]]:
+    """The ``k`` cheapest of ``paths`` that differ in the links they use."""
     unique, seen = [], set()
-    for cost, path in combos:
+    for cost, path in sorted(paths, key=lambda item: item[0]):
         key = _link_key(graph, path)
         if key not in seen:
             seen.add(key)

@@ -399,6 +399,21 @@ def _link_values(params: dict, label: str, key: str) -> dict:
 # -- applying ------------------------------------------------------------------------------------
 
 
+def scenario_inputs(network: Network, demand: pd.DataFrame,
+                    scenario: object = None) -> tuple[Network, pd.DataFrame, str]:
+    """The network, demand and name a model runs on under ``scenario``.
+
+    ``None`` keeps them as given (named ``baseline``); a :class:`Scenario`, built-in name or
+    TOML path is applied to copies (:func:`apply_scenario`).
+    """
+    if scenario is None:
+        return network, demand, "baseline"
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(str(scenario))
+    network, demand = apply_scenario(network, scenario, demand)
+    return network, demand, scenario.name
+
+
 def apply_scenario(network: Network, scenario: Scenario | str | Path,
                    demand: pd.DataFrame) -> tuple[Network, pd.DataFrame]:
     """Apply a scenario to copies of a network and a demand table.
