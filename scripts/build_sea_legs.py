@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import itertools
-import os
-import stat
 import sys
-import tempfile
 from pathlib import Path
 
 import searoute as sr
 from shapely.geometry import LineString
+
+from corridor.outputs import write_text
 
 DEFAULT_NETWORK = Path(__file__).resolve().parents[1] / "src" / "corridor" / "data" / "network"
 SEAROUTE_SOURCE_ID = "net_searoute"
@@ -128,18 +128,11 @@ def build(network: Path, check: bool = False) -> int:
         for line in drift:
             print(line)
         return -1 if drift else measured
-    mode_bits = stat.S_IMODE(os.stat(link_file).st_mode)
-    with tempfile.NamedTemporaryFile("w", delete=False, dir=network, suffix=".tmp",
-                                     newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(kept)
-    try:
-        os.chmod(handle.name, mode_bits)
-        os.replace(handle.name, link_file)
-    except BaseException:
-        os.unlink(handle.name)
-        raise
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(kept)
+    write_text(link_file, text.getvalue())  # atomic, keeps the file's mode
     return measured
 
 

@@ -25,15 +25,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import stat
+import io
 import statistics
 import sys
-import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 from pyproj import Geod
+
+from corridor.outputs import write_text
 
 DEFAULT_NETWORK = Path(__file__).resolve().parents[1] / "src" / "corridor" / "data" / "network"
 MEASURED = ("published", "published_derived", "osm")
@@ -127,18 +127,11 @@ def build(network: Path, check: bool = False) -> tuple[int, int, int]:
         print(f"  circuity {mode:13s} {region:4s} x{factor:.3f} over {n} links", file=sys.stderr)
     if check:
         return estimated, len(links), drift
-    mode_bits = stat.S_IMODE(os.stat(link_file).st_mode)
-    with tempfile.NamedTemporaryFile("w", delete=False, dir=network, suffix=".tmp",
-                                     newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(links)
-    try:
-        os.chmod(handle.name, mode_bits)
-        os.replace(handle.name, link_file)
-    except BaseException:
-        os.unlink(handle.name)
-        raise
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(links)
+    write_text(link_file, text.getvalue())  # atomic, keeps the file's mode
     return estimated, len(links), drift
 
 
