@@ -51,7 +51,6 @@ CAPACITY_TOLERANCE = 1e-3
 @dataclass
 class _Route:
     od: int  # row of model.od
-    group: int
     cols: np.ndarray  # LP columns of the route's arcs
     cost: float  # generalised USD/t (the LP's column costs)
     side: np.ndarray  # row positions among the side rows
@@ -116,11 +115,6 @@ class _Logit:
         self.routes: list[_Route] = []
         self.known: set[tuple[int, tuple[int, ...]]] = set()
         self.od_demand = model.od["t_per_year"].to_numpy(dtype=float) / MT
-        self.od_group = np.full(len(model.od), -1, dtype=np.int64)
-        self.od_sink = np.full(len(model.od), -1, dtype=np.int64)
-        for g, group in enumerate(model.groups):
-            self.od_group[group.od_rows] = g
-            self.od_sink[group.od_rows] = group.sinks
         self.penalty = np.zeros(len(model.od))
         for group in model.groups:
             self.penalty[group.od_rows] = model.col_cost[group.strand_cols]
@@ -130,8 +124,9 @@ class _Logit:
     # -- route sets --------------------------------------------------------------------------
 
     def _tree(self, g: int, extra: np.ndarray | None,
-              banned: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Shortest-path tree of group ``g`` over its columns (costs plus ``extra``)."""
+              banned: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+        """Shortest-path tree of group ``g`` over its columns (costs plus ``extra``, arcs in
+        ``banned`` closed): distances, predecessors and the arc between two sub-nodes."""
         group = self.model.groups[g]
         graph = self.model.graphs[group.graph_key]
         cols = group.col_start + np.arange(len(group.arcs))
@@ -148,7 +143,7 @@ class _Logit:
                               return_predecessors=True)
         arc_of = dict(zip(zip(tail[first].tolist(), head[first].tolist(), strict=True),
                           first.tolist(), strict=True))
-        return dist, pred, np.asarray([arc_of], dtype=object)
+        return dist, pred, arc_of
 
     def _path(self, g: int, sink: int, dist: np.ndarray, pred: np.ndarray,
               arc_of: dict) -> np.ndarray | None:
@@ -171,8 +166,8 @@ class _Logit:
         self.known.add(key)
         column = self.side[:, cols].sum(axis=1).A1
         rows = np.flatnonzero(np.abs(column) > 0)
-        self.routes.append(_Route(od, int(self.od_group[od]), cols,
-                                  float(self.model.col_cost[cols].sum()), rows, column[rows]))
+        self.routes.append(_Route(od, cols, float(self.model.col_cost[cols].sum()), rows,
+                                  column[rows]))
         return True
 
     def _seed(self) -> None:
@@ -182,8 +177,8 @@ class _Logit:
             if group.source < 0:
                 continue
             graph = model.graphs[group.graph_key]
-            dist, pred, holder = self._tree(g, None)
-            arc_of = holder[0]
+            dist, pred, arc_of = self._tree(g, None)
+            around: dict[int, tuple[np.ndarray, np.ndarray, dict]] = {}
             for od, sink in zip(group.od_rows, group.sinks, strict=True):
                 if sink < 0:
                     continue
@@ -199,9 +194,9 @@ class _Logit:
                 for bit in range(len(graph.countries)):
                     if not (mask >> bit) & 1 or (own >> bit) & 1:
                         continue
-                    banned = (graph.country_mask & (1 << bit)) != 0
-                    d2, p2, h2 = self._tree(g, None, banned)
-                    other = self._path(g, int(sink), d2, p2, h2[0])
+                    if bit not in around:  # one tree per country closed, for every sink
+                        around[bit] = self._tree(g, None, (graph.country_mask >> bit) & 1 == 1)
+                    other = self._path(g, int(sink), *around[bit])
                     if other is not None:
                         self._add(int(od), other)
 
@@ -214,11 +209,11 @@ class _Logit:
         for g, group in enumerate(model.groups):
             if group.source < 0:
                 continue
-            dist, pred, holder = self._tree(g, extra)
+            dist, pred, arc_of = self._tree(g, extra)
             for od, sink in zip(group.od_rows, group.sinks, strict=True):
                 if sink < 0:
                     continue
-                cols = self._path(g, int(sink), dist, pred, holder[0])
+                cols = self._path(g, int(sink), dist, pred, arc_of)
                 if cols is not None and self._add(int(od), cols):
                     added += 1
         return added
@@ -253,7 +248,7 @@ class _Logit:
         theta = self.scale[self.r_od]
         n_od = len(self.od_demand)
         # per demand, logit over its routes and stranding (cost: the penalty)
-        lowest = np.minimum(self.penalty.copy(), np.inf)
+        lowest = self.penalty.copy()
         np.minimum.at(lowest, self.r_od, cost)
         weight = np.exp(-theta * (cost - lowest[self.r_od]))
         strand_w = np.exp(-self.scale * (self.penalty - lowest))
