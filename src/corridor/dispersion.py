@@ -35,7 +35,7 @@ from scipy.optimize import minimize
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from corridor.assign import MT, FlowModel, FlowResult, build_result
+from corridor.assign import MT, FlowModel, FlowResult, assign, build_result
 from corridor.errors import InvalidOptionError, TimeLimitError
 from corridor.graph import LINK
 from corridor.network import Network
@@ -93,6 +93,15 @@ def assign_logit(network: Network, demand: pd.DataFrame, scenario: object = None
     result = build_result(model, values, duals, name)
     result.totals["spread"] = spread
     return result
+
+
+def assign_flows(network: Network, demand: pd.DataFrame, scenario: object = None,
+                 spread: float | None = None) -> FlowResult:
+    """The linear programme (:func:`corridor.assign.assign`), or the logit assignment when a
+    ``spread`` is given: the one choice the command line offers for every flow run."""
+    if spread is None:
+        return assign(network, demand, scenario)
+    return assign_logit(network, demand, scenario, spread=spread)
 
 
 class _Logit:

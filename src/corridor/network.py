@@ -337,9 +337,14 @@ TERMINAL_COLUMNS = [
 ]
 
 
-def _empty_terminals() -> pd.DataFrame:
+def _empty(columns: list[Column]) -> pd.DataFrame:
+    """A table with no rows and the columns (and number types) of an optional file."""
     return pd.DataFrame({c.name: pd.Series(dtype=float if c.kind == "float" else object)
-                         for c in TERMINAL_COLUMNS}).set_index("terminal_id")
+                         for c in columns})
+
+
+def _empty_terminals() -> pd.DataFrame:
+    return _empty(TERMINAL_COLUMNS).set_index("terminal_id")
 
 
 def _read_terminals(path: Path, nodes: pd.DataFrame) -> pd.DataFrame:
@@ -398,8 +403,7 @@ CONTRACT_COLUMNS = [
 
 
 def _empty_contracts() -> pd.DataFrame:
-    return pd.DataFrame({c.name: pd.Series(dtype=float if c.kind == "float" else object)
-                         for c in CONTRACT_COLUMNS}).set_index("contract_id")
+    return _empty(CONTRACT_COLUMNS).set_index("contract_id")
 
 
 def _read_contracts(path: Path, nodes: pd.DataFrame, links: pd.DataFrame) -> pd.DataFrame:
@@ -443,8 +447,7 @@ PLACE_COLUMNS = [
 
 
 def _empty_places() -> pd.DataFrame:
-    return pd.DataFrame({c.name: pd.Series(dtype=object) for c in PLACE_COLUMNS}
-                        ).assign(key=pd.Series(dtype=object))
+    return _empty(PLACE_COLUMNS).assign(key=pd.Series(dtype=object))
 
 
 def _read_places(path: Path, nodes: pd.DataFrame) -> pd.DataFrame:

@@ -69,11 +69,9 @@ def calibration_command(
     inputs = run_inputs(net, demand, [chosen]) + observed.files()
     if csv is not None:
         check_folder(csv, CSV_FILES, inputs)
-    flows = None
-    if spread is not None:
-        from corridor.dispersion import assign_logit
+    from corridor.dispersion import assign_flows
 
-        flows = assign_logit(net, table, chosen, spread=spread)
+    flows = assign_flows(net, table, chosen, spread)
     result = calibrate(net, table, chosen, observed, result=flows)
     if csv is not None:
         write_tables(csv, result.csv_tables(), inputs)

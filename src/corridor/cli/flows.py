@@ -51,13 +51,9 @@ class _Run:
 
     def assign(self, scenario: object, spread: float | None = None):  # noqa: ANN201
         """The FlowResult of ``scenario`` (logit when ``spread`` is given)."""
-        if spread is not None:
-            from corridor.dispersion import assign_logit
+        from corridor.dispersion import assign_flows
 
-            return assign_logit(self.net, self.demand, scenario, spread=spread)
-        from corridor.assign import assign
-
-        return assign(self.net, self.demand, scenario)
+        return assign_flows(self.net, self.demand, scenario, spread)
 
     def write_csv(self, tables: dict[str, pd.DataFrame]) -> None:
         if self.csv is not None:
