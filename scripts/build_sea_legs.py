@@ -2,11 +2,12 @@
 
 Reads ``src/corridor/data/network/node.csv`` and ``link.csv``. Every node with a ``sea_area``
 (``ocean`` for the world ocean with the Black Sea and the Mediterranean, ``caspian`` for the
-Caspian) gets a sea link to every other node of the same area; searoute (Eurostat MARNET
-sea-lane network) gives the shortest lane between the two node coordinates, so any two ports
-have a realistic sea distance and no hand-picked hub lanes are needed. Each link's length
-(0.1 km) and geometry (WKT LINESTRING, simplified to 0.02 degrees, endpoints kept) include the
-straight access legs from the ports to the lane.
+Caspian) gets a sea link to every other node of the same area (its ``section`` is
+``caspian`` on the Caspian, or the ``sea_basin`` of either port, such as ``black_sea``);
+searoute (Eurostat MARNET sea-lane network) gives the shortest lane between the two node
+coordinates, so any two ports have a realistic sea distance and no hand-picked hub lanes are
+needed. Each link's length (0.1 km) and geometry (WKT LINESTRING, simplified to 0.02
+degrees, endpoints kept) include the straight access legs from the ports to the lane.
 
 Every other link whose ``length_method`` is ``searoute`` (the Caspian ferry lines) is measured
 the same way. Links of mode ``sea`` that no longer join two ports of one area are removed; all
@@ -66,11 +67,20 @@ def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
+def _section(a: dict[str, str], b: dict[str, str], area: str) -> str:
+    """``caspian`` on the Caspian; on the ocean, the ``sea_basin`` of either port (a lane to or
+    from a port inside the Black Sea is served by feeders there, directly or through a hub
+    outside), else none."""
+    if area == "caspian":
+        return "caspian"
+    return (a.get("sea_basin") or "").strip() or (b.get("sea_basin") or "").strip()
+
+
 def _sea_link(a: dict[str, str], b: dict[str, str], area: str) -> dict[str, str]:
     return {"link_id": f"sea_{a['node_id']}_{b['node_id']}", "from_node_id": a["node_id"],
             "to_node_id": b["node_id"], "directed": "0", "mode": "sea",
             "length_method": "searoute", "corridor": CORRIDOR[area],
-            "section": "caspian" if area == "caspian" else "", "status": "operating",
+            "section": _section(a, b, area), "status": "operating",
             "source_id": SEAROUTE_SOURCE_ID,
             "notes": f"{a['name']} - {b['name']} ({area} sea lane, searoute/MARNET)"}
 

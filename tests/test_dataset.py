@@ -190,3 +190,17 @@ def test_sources_table_is_complete(net: corridor.Network) -> None:
             used.update(i.strip() for i in ids.split(";") if i.strip())
     assert used <= set(net.sources.index)
     assert net.sources["title"].map(len).gt(0).all()
+
+
+def test_containers_wait_for_a_black_sea_feeder_and_tankers_do_not(
+        net: corridor.Network) -> None:
+    feeder = net.costs.mode("container", "sea", "black_sea")
+    deep_sea = net.costs.mode("container", "sea")
+    assert feeder.wait_days > 0 and deep_sea.wait_days == 0
+    assert net.costs.mode("crude_oil", "sea", "black_sea").wait_days == 0
+    route = corridor.route(net, "Poti", "Constanta", commodity="container",
+                           avoid_modes=["rail", "road", "ferry"])[0]
+    assert net.links.at[route.link_ids[0], "section"] == "black_sea"
+    sailing = sum(leg.length_km for leg in route.legs) / feeder.speed_km_per_day
+    assert route.days == pytest.approx(sailing + feeder.wait_days, abs=1e-6)
+

@@ -49,6 +49,34 @@ def test_borders_inside_a_customs_union_pay_no_customs_charge(tiny_copy: Path) -
     assert len(fastest.border_crossings) == 4
 
 
+def test_a_mode_row_wait_is_added_on_its_section_for_its_commodity_only(
+        tiny_copy: Path) -> None:
+    base = corridor.load_network(tiny_copy / "network", tiny_copy / "costs")
+    links = (tiny_copy / "network" / "link.csv").read_text(encoding="utf-8").splitlines()
+    links[0] += ",section"
+    links[1:] = [row + (",feeder" if row.startswith("qz,") else ",") for row in links[1:]]
+    (tiny_copy / "network" / "link.csv").write_text("\n".join(links) + "\n", encoding="utf-8")
+    modes = (tiny_copy / "costs" / "modes.csv").read_text(encoding="utf-8").splitlines()
+    rows = ["commodity,mode,section,tariff_usd_per_tkm,speed_km_per_day,co2_g_per_tkm,"
+            "wait_days,source_id,estimated,estimate_method"]
+    for row in modes[1:]:  # the same rows with an empty section and no wait
+        cells = row.split(",")
+        rows.append(",".join([*cells[:2], "", *cells[2:5], "", *cells[5:]]))
+    rows.append("container,sea,feeder,0.005,600,10,4.5,hand_cost,,")
+    (tiny_copy / "costs" / "modes.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    waited = corridor.load_network(tiny_copy / "network", tiny_copy / "costs")
+    before = corridor.route(base, "q", "z", commodity="container", avoid_modes=["rail", "road",
+                                                                                  "ferry"])[0]
+    after = corridor.route(waited, "q", "z", commodity="container", avoid_modes=["rail", "road",
+                                                                                   "ferry"])[0]
+    assert after.link_ids == before.link_ids == ["qz"]
+    assert after.days == pytest.approx(before.days + 4.5)
+    assert after.cost_usd_per_t == pytest.approx(before.cost_usd_per_t)
+    crude = [corridor.route(n, "q", "z", commodity="crude_oil", avoid_modes=["rail"])[0]
+             for n in (base, waited)]
+    assert crude[1].days == pytest.approx(crude[0].days)
+
+
 def test_a_bad_customs_union_row_is_named(tiny_copy: Path) -> None:
     (tiny_copy / "costs" / "customs_unions.csv").write_text(
         "customs_union,country,source_id\nEU,POL,hand_cost\nEU,Poland,hand_cost\n",

@@ -62,6 +62,7 @@ MODE_COLUMNS = [
     Column("tariff_usd_per_tkm", "float", required=True, allowed=limits.USD_PER_TKM),
     Column("speed_km_per_day", "float", required=True, allowed=limits.SPEED_KM_PER_DAY),
     Column("co2_g_per_tkm", "float", required=True, allowed=limits.CO2_G_PER_TKM),
+    Column("wait_days", "float", allowed=limits.DAYS),
     *PROVENANCE_COLUMNS,
 ]
 CUSTOMS_UNION_COLUMNS = [
@@ -83,11 +84,13 @@ TRANSFER_COLUMNS = [
 
 @dataclass(frozen=True)
 class ModeParams:
-    """Per tonne-km tariff, commercial speed and CO2 of one mode for one commodity."""
+    """Per tonne-km tariff, commercial speed and CO2 of one mode for one commodity, and the
+    wait for a scheduled departure on each link of the mode (0 where nobody waits)."""
 
     tariff_usd_per_tkm: float
     speed_km_per_day: float
     co2_g_per_tkm: float
+    wait_days: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -167,8 +170,10 @@ class CostModel:
         for key in ((section, service), (section, ""), ("", service), ("", "")):
             if (commodity, mode, *key) in self.modes.index:
                 row = self.modes.loc[(commodity, mode, *key)]
+                wait = row.get("wait_days", float("nan"))
                 return ModeParams(float(row["tariff_usd_per_tkm"]),
-                                  float(row["speed_km_per_day"]), float(row["co2_g_per_tkm"]))
+                                  float(row["speed_km_per_day"]), float(row["co2_g_per_tkm"]),
+                                  0.0 if pd.isna(wait) else float(wait))
         raise KeyError((commodity, mode))
 
     def services(self, commodity: str) -> tuple[str, ...]:

@@ -186,7 +186,7 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
 
     # link metrics, per tonne
     length = sel["length_km"].to_numpy(dtype=float)
-    tariff, speed, co2_g = (np.zeros(n_links) for _ in range(3))
+    tariff, speed, co2_g, wait = (np.zeros(n_links) for _ in range(4))
     section = (sel["section"].fillna("").astype(str).to_numpy(dtype=object)
                if "section" in sel else np.full(n_links, "", dtype=object))
     for m, tag in set(zip(mode, section, strict=True)):
@@ -194,8 +194,9 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
             continue
         params = costs.mode(commodity, m, tag, service)
         pick = (mode == m) & (section == tag)
-        tariff[pick], speed[pick], co2_g[pick] = (params.tariff_usd_per_tkm,
-                                                  params.speed_km_per_day, params.co2_g_per_tkm)
+        tariff[pick], speed[pick], co2_g[pick], wait[pick] = (
+            params.tariff_usd_per_tkm, params.speed_km_per_day, params.co2_g_per_tkm,
+            params.wait_days)
     fixed_tariff = sel["tariff_usd_per_t"].to_numpy(dtype=float, na_value=np.nan)
     fixed_time = sel["time_days"].to_numpy(dtype=float, na_value=np.nan)
     cost = np.where(np.isnan(fixed_tariff), tariff * length, fixed_tariff)
@@ -216,6 +217,7 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
         cost[pick] += charge.cost_usd_per_t
         days[pick] += charge.time_days
     days += np.nan_to_num(sel["border_delay_days"].to_numpy(dtype=float, na_value=np.nan))
+    days += wait  # waiting for a scheduled departure of the mode on this section
     if "wait_days" in sel:  # waiting for a ferry or a berth, apart from the sailing time
         days += np.nan_to_num(sel["wait_days"].to_numpy(dtype=float, na_value=np.nan))
     for column, target in (("cost_factor", cost), ("time_factor", days)):

@@ -69,6 +69,7 @@ NODE_COLUMNS = [
     Column("lat", "float", required=True, allowed=limits.LATITUDE),
     Column("kind", required=True, check=one_of(NODE_KINDS)),
     Column("sea_area", check=one_of(SEA_AREAS)),
+    Column("sea_basin", check=_identifier),
     *PROVENANCE_COLUMNS,
     Column("notes"),
 ]
