@@ -232,7 +232,9 @@ class FlowModel:
         row = n_rows
         for unit, limits in (("t", capacity_t), ("teu", capacity_teu)):
             if unit == "teu":
-                per_teu = np.array([self._t_per_teu(c) for c in self.col_commodity_names()])
+                own = [self._t_per_teu(c) for c in self.commodities]
+                per_teu = np.asarray(own, dtype=float)[self.col_commodity] \
+                    if self.n_cols else np.zeros(0)
                 usable = flow & np.isfinite(per_teu)
             else:
                 per_teu = np.ones(self.n_cols)
@@ -376,10 +378,6 @@ class FlowModel:
         self.is_strand = np.zeros(n, dtype=bool)
         for group in self.groups:
             self.is_strand[group.strand_cols] = True
-
-    def col_commodity_names(self) -> np.ndarray:
-        return np.asarray(self.commodities, dtype=object)[self.col_commodity] \
-            if self.n_cols else np.zeros(0, dtype=object)
 
     def _t_per_teu(self, commodity: str) -> float:
         value = self.network.costs.commodities.at[commodity, "t_per_teu"]

@@ -187,17 +187,28 @@ class CostModel:
                service: str = "") -> Charge:
         """The fixed charge of ``kind`` for ``commodity``; a row of the service and of the
         mode wins over a general one."""
-        rows = self.transfers[(self.transfers["commodity"] == commodity)
-                              & (self.transfers["kind"] == kind)]
+        table = self._charges()
         for want_service in dict.fromkeys((service, "")):
-            mine = rows[rows["service"] == want_service]
-            specific = mine[mine["mode"] == mode] if mode else mine.iloc[0:0]
-            generic = mine[mine["mode"] == ""]
-            chosen = specific if len(specific) else generic
-            if len(chosen):
-                row = chosen.iloc[0]
-                return Charge(float(row["cost_usd_per_t"]), float(row["time_days"]))
+            for want_mode in ((mode, "") if mode else ("",)):
+                found = table.get((commodity, kind, want_service, want_mode))
+                if found is not None:
+                    return found
         return Charge(0.0, 0.0)
+
+    def _charges(self) -> dict[tuple[str, str, str, str], Charge]:
+        """(commodity, kind, service, mode) -> the first such row of ``transfers``, built once
+        per transfers table."""
+        cached = self.__dict__.get("_charge_cache")
+        if cached is not None and cached[0] is self.transfers:
+            return cached[1]
+        table: dict[tuple[str, str, str, str], Charge] = {}
+        rows = self.transfers
+        for key in zip(rows["commodity"], rows["kind"], rows["service"].fillna(""),
+                       rows["mode"].fillna(""), rows["cost_usd_per_t"], rows["time_days"],
+                       strict=True):
+            table.setdefault(tuple(map(str, key[:4])), Charge(float(key[4]), float(key[5])))
+        self.__dict__["_charge_cache"] = (self.transfers, table)
+        return table
 
     def check_service(self, commodity: str, service: str) -> str:
         """Return ``service`` or raise InvalidOptionError naming the commodity's services."""
