@@ -725,11 +725,12 @@ def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
     od = model.od.rename(columns={"t_per_year": "demand_t"}).copy()
     od["stranded_t"] = 0.0
     routes = []
+    lookup = _Lookup(model)
     for group in model.groups:
         od.loc[group.od_rows, "stranded_t"] = tonnes[group.strand_cols]
         if group.source >= 0 and len(group.arcs):
             cols = group.col_start + np.arange(len(group.arcs))
-            routes += _decompose(model, group, values[cols])
+            routes += _decompose(model, group, values[cols], lookup)
     od["stranded_t"] = np.minimum(od["stranded_t"], od["demand_t"])
     od["delivered_t"] = od["demand_t"] - od["stranded_t"]
     split = _route_table(routes, od)
@@ -812,7 +813,27 @@ def _weighted(split: pd.DataFrame, metric: str, od: pd.DataFrame) -> np.ndarray:
     return weighted.reindex(pd.MultiIndex.from_frame(od[keys])).to_numpy()
 
 
-def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray) -> list[dict]:
+class _Lookup:
+    """The link and OD fields a route description reads, as plain lists (read once per
+    result, not one pandas row per arc)."""
+
+    def __init__(self, model: FlowModel) -> None:
+        links = model.network.links
+        self.link_id = links.index.tolist()
+        self.start = links["from_node_id"].tolist()
+        self.end = links["to_node_id"].tolist()
+        self.mode = links["mode"].tolist()
+        self.corridors = [[t.strip() for t in str(c or "").split(";") if t.strip()]
+                          for c in links["corridor"].fillna("")]
+        self.country = [str(c or "") for c in links["country"].fillna("")]
+        self.node_country = {k: str(v or "") for k, v in
+                             model.network.nodes["country"].fillna("").items()}
+        self.od = model.od[["origin", "destination", "commodity", "allowed_modes",
+                            "avoid_countries"]].to_dict(orient="index")
+
+
+def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray,
+               lookup: _Lookup) -> list[dict]:
     """Greedy path decomposition of one group's arc flows (largest flow first, cycles cancelled).
 
     Each path runs from the group's source sub-node to the sink of one destination; its tonnes
@@ -856,43 +877,38 @@ def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray) -> list[d
             flows[path] -= amount
             continue
         flows[path] -= amount
-        paths.append(_describe(model, group, path, amount, sink_dest[node]))
+        paths.append(_describe(model, group, path, amount, sink_dest[node], lookup))
     return paths
 
 
 def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float,
-              od_index: int) -> dict:
+              od_index: int, lookup: _Lookup) -> dict:
     graph = model.graphs[group.graph_key]
-    net = model.network
     arcs = group.arcs[np.asarray(path)]
     link_arcs = arcs[graph.kind[arcs] == LINK]
-    links = net.links
-    node_country = net.nodes["country"]
     link_ids, corridors, countries, modes, nodes = [], [], [], [], []
     for arc in link_arcs:
-        row = links.iloc[graph.arc_link[arc]]
-        a, b = row["from_node_id"], row["to_node_id"]
+        pos = int(graph.arc_link[arc])
+        a, b = lookup.start[pos], lookup.end[pos]
         if not graph.arc_forward[arc]:
             a, b = b, a
         if not nodes:
             nodes.append(a)
         nodes.append(b)
-        link_ids.append(links.index[graph.arc_link[arc]])
-        for tag in (row["corridor"] or "").split(";"):
-            if tag.strip() and tag.strip() not in corridors:
-                corridors.append(tag.strip())
-        if row["mode"] not in modes and row["mode"] != "transfer":
-            modes.append(row["mode"])
-        for codes in (node_country[a], row["country"] or "", node_country[b]):
+        link_ids.append(lookup.link_id[pos])
+        for tag in lookup.corridors[pos]:
+            if tag not in corridors:
+                corridors.append(tag)
+        mode = lookup.mode[pos]
+        if mode not in modes and mode != "transfer":
+            modes.append(mode)
+        for codes in (lookup.node_country[a], lookup.country[pos], lookup.node_country[b]):
             for code in codes.split(";"):
                 if code and code not in countries:
                     countries.append(code)
-    od_row = int(group.od_rows[od_index])
-    od = model.od.loc[od_row]
+    od = lookup.od[int(group.od_rows[od_index])]
     return {
-        "origin": od["origin"], "destination": od["destination"], "commodity": od["commodity"],
-        "allowed_modes": od["allowed_modes"], "avoid_countries": od["avoid_countries"],
-        "t_per_year": amount_mt * MT, "corridors": ";".join(corridors),
+        **od, "t_per_year": amount_mt * MT, "corridors": ";".join(corridors),
         "countries": ";".join(countries), "modes": ";".join(modes),
         "link_ids": ";".join(link_ids), "nodes": ";".join(nodes),
         "km": float(graph.km[arcs].sum()),
