@@ -167,20 +167,34 @@ class CostModel:
         The most specific row of ``modes.csv`` wins: (section, service), then (section, any
         service), then (any section, service), then the mode's base row.
         """
+        table = self._mode_rows()
         for key in ((section, service), (section, ""), ("", service), ("", "")):
-            if (commodity, mode, *key) in self.modes.index:
-                row = self.modes.loc[(commodity, mode, *key)]
-                wait = row.get("wait_days", float("nan"))
-                return ModeParams(float(row["tariff_usd_per_tkm"]),
-                                  float(row["speed_km_per_day"]), float(row["co2_g_per_tkm"]),
-                                  0.0 if pd.isna(wait) else float(wait))
+            found = table.get((commodity, mode, *key))
+            if found is not None:
+                return found
         raise KeyError((commodity, mode))
+
+    def _mode_rows(self) -> dict[tuple[str, str, str, str], ModeParams]:
+        """(commodity, mode, section, service) -> its parameters, built once per modes table."""
+        cached = self.__dict__.get("_mode_cache")
+        if cached is not None and cached[0] is self.modes:
+            return cached[1]
+        waits = (self.modes["wait_days"] if "wait_days" in self.modes
+                 else pd.Series(float("nan"), index=self.modes.index))
+        table = {
+            tuple(map(str, key)): ModeParams(float(tariff), float(speed), float(co2),
+                                             0.0 if pd.isna(wait) else float(wait))
+            for key, tariff, speed, co2, wait in zip(
+                self.modes.index, self.modes["tariff_usd_per_tkm"],
+                self.modes["speed_km_per_day"], self.modes["co2_g_per_tkm"], waits,
+                strict=True)}
+        self.__dict__["_mode_cache"] = (self.modes, table)
+        return table
 
     def services(self, commodity: str) -> tuple[str, ...]:
         """The named services of a commodity (``""``, the standard one, first)."""
-        named = set(self.modes.xs(commodity, level="commodity").index.get_level_values(
-            "service")) | set(self.transfers.loc[self.transfers["commodity"] == commodity,
-                                                 "service"])
+        named = {key[3] for key in self._mode_rows() if key[0] == commodity} | {
+            key[2] for key in self._charges() if key[0] == commodity}
         return ("", *sorted(named - {""}))
 
     def charge(self, commodity: str, kind: str, mode: str | None = None,
