@@ -7,6 +7,7 @@ this module only reads them and answers lookups. See ``docs/cost-model.md``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -174,22 +175,29 @@ class CostModel:
                 return found
         raise KeyError((commodity, mode))
 
+    def _once_per(self, table: pd.DataFrame, build: Callable[[], dict]) -> dict:
+        """A lookup derived from ``table``, built on first use and again only when the table
+        object is replaced (``dataclasses.replace`` makes a new model, with no lookups)."""
+        key = f"_lookup_{build.__name__}"
+        cached = self.__dict__.get(key)
+        if cached is None or cached[0] is not table:
+            cached = self.__dict__[key] = (table, build())
+        return cached[1]
+
     def _mode_rows(self) -> dict[tuple[str, str, str, str], ModeParams]:
-        """(commodity, mode, section, service) -> its parameters, built once per modes table."""
-        cached = self.__dict__.get("_mode_cache")
-        if cached is not None and cached[0] is self.modes:
-            return cached[1]
-        waits = (self.modes["wait_days"] if "wait_days" in self.modes
-                 else pd.Series(float("nan"), index=self.modes.index))
-        table = {
+        """(commodity, mode, section, service) -> its parameters."""
+        return self._once_per(self.modes, self._build_mode_rows)
+
+    def _build_mode_rows(self) -> dict[tuple[str, str, str, str], ModeParams]:
+        modes = self.modes
+        waits = (modes["wait_days"] if "wait_days" in modes
+                 else pd.Series(float("nan"), index=modes.index))
+        return {
             tuple(map(str, key)): ModeParams(float(tariff), float(speed), float(co2),
                                              0.0 if pd.isna(wait) else float(wait))
             for key, tariff, speed, co2, wait in zip(
-                self.modes.index, self.modes["tariff_usd_per_tkm"],
-                self.modes["speed_km_per_day"], self.modes["co2_g_per_tkm"], waits,
-                strict=True)}
-        self.__dict__["_mode_cache"] = (self.modes, table)
-        return table
+                modes.index, modes["tariff_usd_per_tkm"], modes["speed_km_per_day"],
+                modes["co2_g_per_tkm"], waits, strict=True)}
 
     def services(self, commodity: str) -> tuple[str, ...]:
         """The named services of a commodity (``""``, the standard one, first)."""
@@ -210,18 +218,16 @@ class CostModel:
         return Charge(0.0, 0.0)
 
     def _charges(self) -> dict[tuple[str, str, str, str], Charge]:
-        """(commodity, kind, service, mode) -> the first such row of ``transfers``, built once
-        per transfers table."""
-        cached = self.__dict__.get("_charge_cache")
-        if cached is not None and cached[0] is self.transfers:
-            return cached[1]
-        table: dict[tuple[str, str, str, str], Charge] = {}
+        """(commodity, kind, service, mode) -> the first such row of ``transfers``."""
+        return self._once_per(self.transfers, self._build_charges)
+
+    def _build_charges(self) -> dict[tuple[str, str, str, str], Charge]:
         rows = self.transfers
+        table: dict[tuple[str, str, str, str], Charge] = {}
         for key in zip(rows["commodity"], rows["kind"], rows["service"].fillna(""),
                        rows["mode"].fillna(""), rows["cost_usd_per_t"], rows["time_days"],
                        strict=True):
             table.setdefault(tuple(map(str, key[:4])), Charge(float(key[4]), float(key[5])))
-        self.__dict__["_charge_cache"] = (self.transfers, table)
         return table
 
     def check_service(self, commodity: str, service: str) -> str:
