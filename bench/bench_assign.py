@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from corridor.assign import FlowModel, build_result, solve_model
 from corridor.cost import load_cost_model
 from corridor.critical import Reoptimiser, run_closures
 from corridor.demand import load_demand
+from corridor.flow import FlowModel, build_result, solve_model
 from corridor.network import Network, load_network
 
 

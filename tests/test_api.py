@@ -369,10 +369,10 @@ def test_scenario_results_are_computed_once_under_concurrency(
         tiny: corridor.Network, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    import corridor.assign
+    import corridor.flow
     from corridor.service import SCENARIO_CACHE_SIZE, Engine
 
-    real = corridor.assign.assign
+    real = corridor.flow.assign
     calls: list[str] = []
 
     def slow_assign(network, demand, scenario=None, time_limit_s=None):
@@ -380,7 +380,7 @@ def test_scenario_results_are_computed_once_under_concurrency(
         time.sleep(0.05)
         return real(network, demand, scenario, time_limit_s)
 
-    monkeypatch.setattr(corridor.assign, "assign", slow_assign)
+    monkeypatch.setattr(corridor.flow, "assign", slow_assign)
     engine = Engine(tiny, load_demand(FLOWS / "demand.csv", network=tiny), FLOWS / "scenarios")
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: engine.flow_result("close-pipe"), range(16)))
@@ -432,16 +432,16 @@ def test_concurrent_expensive_requests_of_one_client_are_bounded(
         tiny: corridor.Network, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    import corridor.assign
+    import corridor.flow
     import corridor.service as service
 
-    real = corridor.assign.assign
+    real = corridor.flow.assign
 
     def slow(network, demand, scenario=None, time_limit_s=None):
         time.sleep(0.4)
         return real(network, demand, scenario, time_limit_s)
 
-    monkeypatch.setattr(corridor.assign, "assign", slow)
+    monkeypatch.setattr(corridor.flow, "assign", slow)
     monkeypatch.setattr(service, "MAX_HEAVY_PER_CLIENT", 2)
     demand = load_demand(FLOWS / "demand.csv", network=tiny)
     with TestClient(create_app(tiny, demand, FLOWS / "scenarios")) as client:

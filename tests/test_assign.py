@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import breadth_first_order
 
-from corridor.assign import FlowModel, FlowResult, assign, run_scenario, solve_model
 from corridor.demand import OD_KEYS, load_demand
+from corridor.flow import FlowModel, FlowResult, assign, run_scenario, solve_model
 from corridor.graph import LINK, compile_graph
 from corridor.metrics import cpc_share
 from corridor.network import Network

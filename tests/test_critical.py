@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from corridor.assign import assign
 from corridor.critical import critical
 from corridor.demand import load_demand
 from corridor.errors import InvalidOptionError
+from corridor.flow import assign
 from corridor.scenario import load_scenario
 from tests.conftest import FIXTURES
 

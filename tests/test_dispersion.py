@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import corridor
-from corridor.assign import assign
 from corridor.demand import load_demand
-from corridor.dispersion import assign_logit
 from corridor.errors import InvalidOptionError
+from corridor.flow import assign
+from corridor.flow.logit import assign_logit
 from tests.conftest import FIXTURES
 
 FLOWS = FIXTURES / "flows"

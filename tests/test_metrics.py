@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from corridor.assign import assign
 from corridor.demand import load_demand
+from corridor.flow import assign
 from corridor.metrics import compare, dependency, exposure, hhi
 from corridor.scenario import load_scenario
 from tests.conftest import FIXTURES

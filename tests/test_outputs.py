@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 import corridor
-import corridor.assign
+import corridor.flow
 from corridor.cli import app
 from corridor.errors import OutputError
 from corridor.outputs import check_file, check_folder, write_tables, write_text
@@ -132,8 +132,8 @@ def no_solve(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the solve started before the output was checked")
 
-    monkeypatch.setattr(corridor.assign, "assign", refuse)
-    monkeypatch.setattr(corridor.assign, "solve_model", refuse)
+    monkeypatch.setattr(corridor.flow, "assign", refuse)
+    monkeypatch.setattr(corridor.flow, "solve_model", refuse)
 
 
 def _tiny_copy(tmp_path: Path) -> tuple[Path, list[str]]:
@@ -203,9 +203,9 @@ def test_flow_result_to_csv_protects_the_network(tmp_path: Path) -> None:
     net = corridor.load_network(folder / "network", folder / "costs")
     from corridor.demand import load_demand
 
-    result = corridor.assign.assign(net, load_demand(folder / "demand.csv", net))
+    result = corridor.flow.assign(net, load_demand(folder / "demand.csv", net))
     (folder / "network" / "od.csv").write_text("not an input")
     written = result.to_csv(folder / "out")
-    assert sorted(p.name for p in written) == sorted(corridor.assign.CSV_FILES)
+    assert sorted(p.name for p in written) == sorted(corridor.flow.CSV_FILES)
     with pytest.raises(OutputError, match="is an input of this run"):
         result.to_csv(folder / "network2", inputs=[folder / "network2" / "od.csv"])

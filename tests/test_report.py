@@ -84,7 +84,7 @@ def test_report_headline_and_summary(tiny: corridor.Network, demand) -> None:
 
 
 def test_a_scenario_that_strands_cargo_never_reads_cheaper() -> None:
-    from corridor.assign import run_scenario
+    from corridor.flow import run_scenario
 
     net = corridor.load_network()
     base, outage = run_scenario("baseline", net), run_scenario("cpc-outage", net)
@@ -121,7 +121,7 @@ def test_new_bottlenecks_name_the_link_and_its_shadow_price(tiny: corridor.Netwo
                                                             demand) -> None:
     import dataclasses
 
-    from corridor.assign import assign
+    from corridor.flow import assign
 
     base = assign(tiny, demand)
     links = tiny.links.copy()

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from corridor.assign import assign
 from corridor.demand import load_demand
 from corridor.errors import DataError
+from corridor.flow import assign
 from corridor.scenario import (
     Scenario,
     apply_scenario,

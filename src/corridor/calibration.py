@@ -105,14 +105,14 @@ def calibrate(network: Network, demand: pd.DataFrame, scenario: object = None,
     observations
         Default: the shipped observations (:func:`corridor.observed.load_observations`).
     result
-        A :class:`corridor.assign.FlowResult` of the same network, demand and scenario, when
+        A :class:`corridor.flow.FlowResult` of the same network, demand and scenario, when
         one is at hand (it is computed otherwise).
 
     Returns
     -------
     Calibration
     """
-    from corridor.assign import assign
+    from corridor.flow import assign
     from corridor.routing import Router
     from corridor.scenario import scenario_inputs
 

@@ -2,7 +2,7 @@
 
 Each link (or node) is removed in turn and the whole assignment is solved again; the damage is
 the tonnes that can no longer be delivered (stranded) and the extra yearly transport cost of
-what still moves. The re-solves share one LP (:class:`corridor.assign.FlowModel`):
+what still moves. The re-solves share one LP (:class:`corridor.flow.FlowModel`):
 
 * a link that carries nothing in the optimum cannot change it when removed (the optimum stays
   feasible and optimal), so only used links are re-solved;
@@ -22,8 +22,8 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from corridor.assign import MT, FlowModel, highs_from_arrays, solve_model
 from corridor.errors import InvalidOptionError
+from corridor.flow import MT, FlowModel, highs_from_arrays, solve_model
 from corridor.network import Network
 
 METHODS = ("warm", "cold")

@@ -193,7 +193,7 @@ def flows_geojson(network: Network, link_flows: pd.DataFrame, min_flow_t: float 
     network
         The network the flows were computed on (a scenario may have added links).
     link_flows
-        :attr:`corridor.assign.FlowResult.link_flows` (indexed by ``link_id``; columns
+        :attr:`corridor.flow.FlowResult.link_flows` (indexed by ``link_id``; columns
         ``flow_t_per_year, capacity_t_per_year, utilisation, shadow_price_usd_per_t,
         saturated, status`` …).
     min_flow_t

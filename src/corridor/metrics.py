@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from corridor.assign import FlowModel, FlowResult
+from corridor.flow import FlowModel, FlowResult
 from corridor.network import Network
 
 DIMENSIONS = ("transit", "corridor", "mode", "partner")
@@ -161,8 +161,8 @@ def exposure(network: Network, demand: pd.DataFrame, scenario: object = None,
         baseline's; stranded tonnes are counted in ``stranded_t``, not priced), most stranded
         first.
     """
-    from corridor.assign import build_result
     from corridor.critical import Reoptimiser, run_closures
+    from corridor.flow import build_result
     from corridor.scenario import apply_scenario, touches_country
 
     if scenario is not None:
@@ -251,7 +251,7 @@ def compare(base: FlowResult, other: FlowResult, top_links: int = 15) -> Compari
     Parameters
     ----------
     base, other
-        Two results of :func:`corridor.assign.assign` over the same demand definitions.
+        Two results of :func:`corridor.flow.assign` over the same demand definitions.
     top_links
         How many links with the largest absolute flow change to list.
 

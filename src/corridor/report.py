@@ -8,7 +8,7 @@ scaled by the cosine of the map's middle latitude, which is faithful enough for 
 spans 5°–62° N.
 
 Flow results (link flows, stranded volume, dependency, critical links) come from
-:mod:`corridor.assign`, :mod:`corridor.metrics` and :mod:`corridor.critical`; when those are not
+:mod:`corridor.flow`, :mod:`corridor.metrics` and :mod:`corridor.critical`; when those are not
 installed the report shows the network alone.
 """
 
@@ -580,7 +580,7 @@ def build_report(network: Network, scenario: Any = None, compare: Any = None,
     base_choice = compare if compare is not None else ("baseline" if chosen is not None
                                                        else None)
     info = _scenario_info(chosen)
-    assign = _optional("corridor.assign")
+    assign = _optional("corridor.flow")
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     net_summary = {"nodes": len(network.nodes), "links": len(network.links),
                    "modes": network.links["mode"].value_counts().to_dict(),

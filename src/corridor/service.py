@@ -380,8 +380,8 @@ class Engine:
         return value
 
     def flow_result(self, name: str):
-        """The :class:`corridor.assign.FlowResult` of a named scenario (cached)."""
-        assign = _module("corridor.assign")
+        """The :class:`corridor.flow.FlowResult` of a named scenario (cached)."""
+        assign = _module("corridor.flow")
         scenario = self.load_scenario(name)
         return self._cached(f"flows:{name}", lambda: assign.assign(
             self.network, self.demand(), scenario, time_limit_s=self.budget_s))
@@ -408,7 +408,7 @@ class Engine:
 
         Results are cached by the scenario's text, like named scenarios.
         """
-        _module("corridor.assign")
+        _module("corridor.flow")
         edits = sum(len(v) if isinstance(v, list) else 1 for k, v in body.items()
                     if isinstance(v, list | dict) and k != "sources")
         if edits > MAX_SCENARIO_EDITS:
@@ -427,7 +427,7 @@ class Engine:
         # titles and descriptions do not change the result: they are not part of the key
         text = scenario_toml({k: v for k, v in body.items() if k not in ("title", "description")})
         key = "posted:" + hashlib.sha256(text.encode()).hexdigest()
-        assign = _module("corridor.assign")
+        assign = _module("corridor.flow")
         return self._flows_payload(self._cached(key, lambda: assign.assign(
             self.network, self.demand(), scenario, time_limit_s=self.budget_s)), top)
 

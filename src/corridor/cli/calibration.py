@@ -69,7 +69,7 @@ def calibration_command(
     inputs = run_inputs(net, demand, [chosen]) + observed.files()
     if csv is not None:
         check_folder(csv, CSV_FILES, inputs)
-    from corridor.dispersion import assign_flows
+    from corridor.flow.logit import assign_flows
 
     flows = assign_flows(net, table, chosen, spread)
     result = calibrate(net, table, chosen, observed, result=flows)

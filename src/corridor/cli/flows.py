@@ -51,7 +51,7 @@ class _Run:
 
     def assign(self, scenario: object, spread: float | None = None):  # noqa: ANN201
         """The FlowResult of ``scenario`` (logit when ``spread`` is given)."""
-        from corridor.dispersion import assign_flows
+        from corridor.flow.logit import assign_flows
 
         return assign_flows(self.net, self.demand, scenario, spread)
 
@@ -70,7 +70,7 @@ def _usd(amount: float) -> str:
 
 
 def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
-    from corridor.assign import segment_label
+    from corridor.flow import segment_label
 
     t = result.totals
     console.print(styled(
@@ -125,7 +125,7 @@ def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
 def _run(scenario: str | None, network: Path | None, costs: Path | None,
          demand: Path | None, as_json: bool, csv: Path | None,
          spread: float | None = None) -> None:
-    from corridor.assign import CSV_FILES
+    from corridor.flow import CSV_FILES
 
     run = _Run(network, costs, demand, (scenario,), csv, CSV_FILES)
     result = run.assign(run.scenarios[0], spread)

@@ -1,6 +1,6 @@
 """Assignment that spreads each demand over its competing routes as shippers do (logit).
 
-The linear programme of :mod:`corridor.assign` sends each demand down its cheapest route
+The linear programme of :mod:`corridor.flow` sends each demand down its cheapest route
 until a capacity binds: a corner solution, all or nothing. Shippers split between routes of
 similar cost (contracts, reliability, habit, information the model lacks). This module solves
 the same problem with an entropy term, the capacity-constrained logit assignment:
@@ -20,7 +20,7 @@ programme's answer; the calibration picks the value (see ``docs/calibration.md``
 Routes come from the same graphs as the linear programme: for every demand the cheapest
 route, the cheapest route around each of its transit countries (other corridors), and, in
 rounds of column generation, the cheapest route under the current prices, until no new route
-is found. The result is a :class:`corridor.assign.FlowResult` built from the same columns
+is found. The result is a :class:`corridor.flow.FlowResult` built from the same columns
 as the linear programme's, so every table, report and calibration reads it alike.
 """
 
@@ -35,8 +35,8 @@ from scipy.optimize import minimize
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from corridor.assign import MT, FlowModel, FlowResult, assign, build_result
 from corridor.errors import InvalidOptionError, TimeLimitError
+from corridor.flow import MT, FlowModel, FlowResult, assign, build_result
 from corridor.graph import LINK
 from corridor.network import Network
 
@@ -65,7 +65,7 @@ def assign_logit(network: Network, demand: pd.DataFrame, scenario: object = None
     Parameters
     ----------
     network, demand, scenario
-        As for :func:`corridor.assign.assign`.
+        As for :func:`corridor.flow.assign`.
     spread
         How sharply shippers prefer the cheapest route: a route dearer by a share ``s`` of
         the cheapest carries ``exp(-spread * s)`` as much (between 1 and 1,000).
@@ -97,7 +97,7 @@ def assign_logit(network: Network, demand: pd.DataFrame, scenario: object = None
 
 def assign_flows(network: Network, demand: pd.DataFrame, scenario: object = None,
                  spread: float | None = None) -> FlowResult:
-    """The linear programme (:func:`corridor.assign.assign`), or the logit assignment when a
+    """The linear programme (:func:`corridor.flow.assign`), or the logit assignment when a
     ``spread`` is given: the one choice the command line offers for every flow run."""
     if spread is None:
         return assign(network, demand, scenario)
