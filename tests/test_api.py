@@ -260,9 +260,23 @@ def test_run_posted_scenario_that_inherits_a_known_one(client: TestClient) -> No
     assert response.json()["totals"]["demand_t"] == pytest.approx(7.4e6)
 
 
+def test_posted_event_answers_period_by_period(client: TestClient) -> None:
+    body = {"title": "pipe out in spring", "year": 2024,
+            "close": [{"link": "ob", "start": "2024-03-01", "duration_days": 61,
+                       "assumption": "two months"}]}
+    response = client.post("/api/scenarios/run", json=body)
+    assert response.status_code == 200, response.text
+    periods = response.json()["periods"]
+    assert len(periods) == 12
+    assert [p["start"] for p in periods if p["changes"]] == ["2024-03-01", "2024-04-01"]
+    assert client.get("/api/flows").json()["periods"] is None
+
+
 @pytest.mark.parametrize(
     ("body", "status", "kind", "text"),
     [
+        ({"close": [{"link": "ob", "start": "March", "duration_days": 5, "assumption": "x"}]},
+         422, "data_error", "must be a date"),
         ({"close": [{"link": "obx", "assumption": "x"}]}, 422, "data_error", "did you mean 'ob'"),
         ({"close": [{"link": "ob"}]}, 422, "data_error", "assumption"),
         ({"clsoe": [{"link": "ob", "assumption": "x"}]}, 422, "data_error", "did you mean 'close'"),

@@ -62,6 +62,7 @@ LENGTH_KM = Range(0, 40_000, "km", low_open=True)
 LONGITUDE = Range(-180, 180, "degrees")
 LATITUDE = Range(-90, 90, "degrees")
 TONNES_PER_YEAR = Range(0, 1e10, "t/year")
+TONNES = Range(0, 1e10, "t")
 TEU_PER_YEAR = Range(0, 1e9, "TEU/year")
 DAYS = Range(0, 365, "days")
 USD_PER_T = Range(0, 1e6, "USD/t")
@@ -75,6 +76,7 @@ FACTOR = Range(0, 1_000, low_open=True)
 SCALE_FACTOR = Range(0, 1_000)
 COMBINED_FACTOR = Range(1e-6, 1e6)
 INVESTMENT_USD = Range(0, 1e13, "USD")
+DURATION_DAYS = Range(0, 366, "days", low_open=True)
 
 RANGES: dict[str, Range] = {
     "length_km": LENGTH_KM,
@@ -94,6 +96,8 @@ RANGES: dict[str, Range] = {
     "factor (scale_capacity, demand)": SCALE_FACTOR,
     "cost and time factors after all changes": COMBINED_FACTOR,
     "investment_usd": INVESTMENT_USD,
+    "capacity_t (storage)": TONNES,
+    "duration_days (dated scenario changes)": DURATION_DAYS,
 }
 
 #: Command-line and API options (inclusive integer bounds).

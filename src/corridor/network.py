@@ -39,7 +39,7 @@ from corridor.tables import (
 FORMAT_VERSION = "1"
 #: The files of a network folder (``network.toml`` is optional).
 NETWORK_FILES = ("node.csv", "link.csv", "sources.csv", "terminals.csv", "contracts.csv",
-                 "places.csv", "network.toml")
+                 "storage.csv", "places.csv", "network.toml")
 NODE_KINDS = (
     "city", "seaport", "lake_port", "river_port", "border_crossing", "rail_terminal",
     "rail_junction", "dry_port", "oil_field", "gas_field", "pipeline_terminal",
@@ -125,6 +125,9 @@ class Network:
     contracts
         Agreements and access rules that bound what some shippers send through a link
         (``contracts.csv``, indexed by ``contract_id``; empty when the folder has none).
+    storage
+        Tanks and yards that can hold a commodity from one period to the next
+        (``storage.csv``, indexed by ``storage_id``; empty when the folder has none).
     costs
         The cost model (commodities, per-mode tariffs, speeds, CO2, transfer costs).
     place_names
@@ -142,6 +145,7 @@ class Network:
     warnings: list[str] = field(default_factory=list)
     terminals: pd.DataFrame = field(default_factory=lambda: _empty_terminals())
     contracts: pd.DataFrame = field(default_factory=lambda: _empty_contracts())
+    storage: pd.DataFrame = field(default_factory=lambda: _empty_storage())
     place_names: pd.DataFrame = field(default_factory=lambda: _empty_places())
 
     def __post_init__(self) -> None:
@@ -253,6 +257,7 @@ def load_network(path: str | Path | None = None, costs: str | Path | None = None
     nodes, links, sources, notes = _read_network(folder)
     terminals = _read_terminals(folder / "terminals.csv", nodes)
     contracts = _read_contracts(folder / "contracts.csv", nodes, links)
+    storage = _read_storage(folder / "storage.csv", nodes)
     places = _read_places(folder / "places.csv", nodes)
     cost_model = load_cost_model(Path(costs) if costs is not None else _default_data() / "costs")
     all_sources = pd.concat([sources, cost_model.sources])
@@ -260,16 +265,18 @@ def load_network(path: str | Path | None = None, costs: str | Path | None = None
     known = set(all_sources.index)
     for table, name in ((nodes, "node.csv"), (links, "link.csv"),
                         (terminals, "terminals.csv"), (contracts, "contracts.csv"),
-                        (places, "places.csv")):
+                        (storage, "storage.csv"), (places, "places.csv")):
         check_references(table.reset_index(), "source_id", known, str(folder / name), "source id")
     _check_terminal_modes(terminals, cost_model, str(folder / "terminals.csv"))
     check_references(contracts.reset_index(), "commodity", set(cost_model.commodities.index),
                      str(folder / "contracts.csv"), "commodity")
+    check_references(storage.reset_index(), "commodity", set(cost_model.commodities.index),
+                     str(folder / "storage.csv"), "commodity")
     check_references(places, "commodity", set(cost_model.commodities.index),
                      str(folder / "places.csv"), "commodity")
     return Network(nodes=nodes, links=links, sources=all_sources, costs=cost_model,
                    path=folder, warnings=notes, terminals=terminals, contracts=contracts,
-                   place_names=places)
+                   storage=storage, place_names=places)
 
 
 def _check_manifest(folder: Path) -> None:
@@ -436,6 +443,37 @@ def _read_contracts(path: Path, nodes: pd.DataFrame, links: pd.DataFrame) -> pd.
             raise DataError("give exactly one of origin and origin_country", file=label,
                             row=row_number, field="origin")
     return table.set_index("contract_id")
+
+
+STORAGE_COLUMNS = [
+    Column("storage_id", required=True, check=_identifier),
+    Column("node_id", required=True),
+    Column("commodity", required=True),
+    Column("capacity_t", "float", required=True, allowed=limits.TONNES),
+    *PROVENANCE_COLUMNS,
+    Column("notes"),
+]
+
+
+def _empty_storage() -> pd.DataFrame:
+    return _empty(STORAGE_COLUMNS).set_index("storage_id")
+
+
+def _read_storage(path: Path, nodes: pd.DataFrame) -> pd.DataFrame:
+    """The optional ``storage.csv``: tanks and yards that hold a commodity between periods.
+
+    When a scenario cuts the year into periods (:mod:`corridor.flow.periods`), cargo may wait
+    at such a node from one period to the next, up to ``capacity_t`` at any one time; a year
+    run (one period) never uses it.
+    """
+    if not path.is_file():
+        return _empty_storage()
+    table = read_table(path, STORAGE_COLUMNS)
+    label = str(path)
+    check_unique(table, "storage_id", label)
+    check_estimates(table, label)
+    check_references(table, "node_id", set(nodes.index), label, "node id")
+    return table.set_index("storage_id")
 
 
 PLACE_COLUMNS = [

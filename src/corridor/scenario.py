@@ -9,7 +9,9 @@ is documented in ``docs/flows.md``.
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -25,8 +27,13 @@ from corridor.tables import ISO3, SOURCE_COLUMNS
 #: Order in which the actions of one scenario file are applied (parents first).
 ACTION_KINDS = ("add_link", "open", "close", "scale_capacity", "multiply_cost",
                 "multiply_time", "demand")
-_TOP_KEYS = ("name", "title", "description", "inherits", "year", "sources", *ACTION_KINDS)
+_TOP_KEYS = ("name", "title", "description", "inherits", "year", "periods", "sources",
+             *ACTION_KINDS)
 _TEXT = ("assumption", "source")
+#: Keys that put a change in force for part of the year only (any kind of change).
+_TIMING = ("start", "duration_days", "months")
+#: How a scenario may cut its year (``periods = "month"``).
+PERIOD_KINDS = ("month",)
 _SELECTORS = {
     "close": ("link", "node", "corridor", "country", "mode"),
     "open": ("link", "corridor"),
@@ -55,6 +62,10 @@ class Action:
         Why the change is made and where its numbers come from.
     file, key
         Where it was written (``key`` like ``close[2]``), for error messages.
+    start, duration_days
+        An event: in force from ``start`` for ``duration_days`` days (both or neither).
+    months
+        A season: in force in these months (1-12) of every year.
     """
 
     kind: str
@@ -63,9 +74,29 @@ class Action:
     source: str
     file: str
     key: str
+    start: dt.date | None = None
+    duration_days: float | None = None
+    months: tuple[int, ...] = ()
+
+    @property
+    def dated(self) -> bool:
+        """In force for part of the year only (an event or a season)."""
+        return self.start is not None or bool(self.months)
+
+    @property
+    def end(self) -> dt.date | None:
+        """The first day the event is over (``start + duration_days``, rounded up)."""
+        if self.start is None or self.duration_days is None:
+            return None
+        return self.start + dt.timedelta(days=-(-self.duration_days // 1))
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, **self.params, "assumption": self.assumption,
+        timing: dict = {}
+        if self.start is not None:
+            timing = {"start": self.start.isoformat(), "duration_days": self.duration_days}
+        elif self.months:
+            timing = {"months": list(self.months)}
+        return {"kind": self.kind, **self.params, **timing, "assumption": self.assumption,
                 "source": self.source, "key": self.key}
 
 
@@ -96,10 +127,25 @@ class Scenario:
     parent: Scenario | None = None
     sources: list[dict] = field(default_factory=list)
     year: int | None = None
+    periods: str | None = None
 
     @property
     def inherits(self) -> str | None:
         return self.parent.name if self.parent else None
+
+    @property
+    def is_periodic(self) -> bool:
+        """Solved period by period: ``periods`` is set here or in a parent, or a change is
+        dated."""
+        own = self.periods is not None or any(a.dated for a in self.actions)
+        return own or (self.parent.is_periodic if self.parent else False)
+
+    @property
+    def calendar_year(self) -> int | None:
+        """The year the periods cover: ``year`` of this file or the nearest parent."""
+        if self.year is not None:
+            return self.year
+        return self.parent.calendar_year if self.parent else None
 
     def all_actions(self) -> list[Action]:
         """Every change to apply: the parents' first, then this file's."""
@@ -116,6 +162,7 @@ class Scenario:
     def to_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "description": self.description,
                 "file": self.file, "inherits": self.inherits, "year": self.year,
+                "periods": self.periods,
                 "actions": [a.to_dict() for a in self.all_actions()],
                 "sources": self.all_sources()}
 
@@ -228,6 +275,10 @@ def _build(data: dict, label: str, near: Path | None, stem: str,
     year = data.get("year")
     if year is not None:
         year = _year(year, label, "year")
+    periods = data.get("periods")
+    if periods is not None and periods not in PERIOD_KINDS:
+        raise DataError(f"must be one of {', '.join(map(repr, PERIOD_KINDS))}, got "
+                        f"{periods!r}", file=label, field="periods")
     parent = None
     if data.get("inherits"):
         parent = _load(_locate(data["inherits"], near), seen)
@@ -246,7 +297,7 @@ def _build(data: dict, label: str, near: Path | None, stem: str,
         sources.append({k: str(table.get(k, "")) for k in allowed_source})
     return Scenario(name=data.get("name") or stem, title=data.get("title", ""),
                     description=data.get("description", ""), file=label, actions=actions,
-                    parent=parent, sources=sources, year=year)
+                    parent=parent, sources=sources, year=year, periods=periods)
 
 
 def _tables(data: dict, kind: str, label: str) -> list[dict]:
@@ -298,7 +349,8 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
     if not text["assumption"].strip():
         raise DataError("every change needs an 'assumption' (why, and what the numbers are)",
                         file=label, field=f"{key}.assumption")
-    params = {k: v for k, v in table.items() if k not in _TEXT}
+    timing = _timing({k: table[k] for k in _TIMING if k in table}, label, key)
+    params = {k: v for k, v in table.items() if k not in _TEXT + _TIMING}
     if kind in _SELECTORS:
         extra = {"scale_capacity": ("factor", "capacity_t_per_year"),
                  "multiply_cost": ("factor",), "multiply_time": ("factor",)}.get(kind, ())
@@ -357,7 +409,42 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
                          "estimate_method", "notes"):
                 if name in params and not isinstance(params[name], str):
                     raise DataError("must be a text string", file=label, field=f"{key}.{name}")
-    return Action(kind, params, text["assumption"].strip(), text["source"].strip(), label, key)
+    return Action(kind, params, text["assumption"].strip(), text["source"].strip(), label, key,
+                  **timing)
+
+
+def _timing(table: dict, label: str, key: str) -> dict:
+    """``start`` + ``duration_days`` (an event) or ``months`` (a season), checked."""
+    if not table:
+        return {}
+    if "months" in table:
+        if "start" in table or "duration_days" in table:
+            raise DataError("give either start and duration_days (an event) or months (a "
+                            "season)", file=label, field=f"{key}.months")
+        months = table["months"]
+        if (not isinstance(months, list) or not months
+                or not all(isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12
+                           for m in months)):
+            raise DataError("must be a list of month numbers 1-12, e.g. [12, 1, 2]",
+                            file=label, field=f"{key}.months")
+        return {"months": tuple(sorted(set(months)))}
+    for name in ("start", "duration_days"):
+        if name not in table:
+            raise DataError(f"an event needs both start and duration_days; {name} is missing",
+                            file=label, field=f"{key}.{name}")
+    start = table["start"]
+    if isinstance(start, str):
+        try:
+            start = dt.date.fromisoformat(start.strip())
+        except ValueError:
+            start = None
+    if isinstance(start, dt.datetime):
+        start = start.date()
+    if not isinstance(start, dt.date):
+        raise DataError(f"must be a date like 2025-02-17, got {table['start']!r}", file=label,
+                        field=f"{key}.start")
+    duration = _number(table, "duration_days", label, key, limits.DURATION_DAYS)
+    return {"start": start, "duration_days": duration}
 
 
 def _link_values(params: dict, label: str, key: str) -> dict:
@@ -399,6 +486,13 @@ def _link_values(params: dict, label: str, key: str) -> dict:
 # -- applying ------------------------------------------------------------------------------------
 
 
+def as_scenario(scenario: object) -> Scenario | None:
+    """``None``, a :class:`Scenario`, or a built-in name or TOML path, as a Scenario."""
+    if scenario is None or isinstance(scenario, Scenario):
+        return scenario
+    return load_scenario(str(scenario))
+
+
 def scenario_inputs(network: Network, demand: pd.DataFrame,
                     scenario: object = None) -> tuple[Network, pd.DataFrame, str]:
     """The network, demand and name a model runs on under ``scenario``.
@@ -415,7 +509,8 @@ def scenario_inputs(network: Network, demand: pd.DataFrame,
 
 
 def apply_scenario(network: Network, scenario: Scenario | str | Path,
-                   demand: pd.DataFrame) -> tuple[Network, pd.DataFrame]:
+                   demand: pd.DataFrame,
+                   in_force: Collection[int] | None = None) -> tuple[Network, pd.DataFrame]:
     """Apply a scenario to copies of a network and a demand table.
 
     Closed links get ``status = "closed"`` (kept in the table, so their zero flow shows);
@@ -430,6 +525,10 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path,
         A :class:`Scenario`, or a built-in name or TOML path.
     demand
         A demand table; never modified.
+    in_force
+        Positions (in :meth:`Scenario.all_actions`) of the dated changes to apply: the ones in
+        force in one period. ``None`` applies every change, dated or not (the network while
+        every event lasts).
 
     Returns
     -------
@@ -455,11 +554,14 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path,
     else:
         sources = sources.copy()
     notes = list(network.warnings)
-    for action in scenario.all_actions():
+    for position, action in enumerate(scenario.all_actions()):
+        if action.dated and in_force is not None and position not in in_force:
+            continue
         links, table = _APPLY[action.kind](action, links, nodes, table, network, sources, notes)
     new = Network(nodes=nodes, links=links, sources=sources, costs=network.costs,
                   path=network.path, warnings=notes, terminals=network.terminals,
-                  contracts=network.contracts, place_names=network.place_names)
+                  contracts=network.contracts, storage=network.storage,
+                  place_names=network.place_names)
     return new, table
 
 

@@ -401,6 +401,7 @@ class Engine:
             "link_flows": records(used[used["flow_t_per_year"] > 0], top),
             "saturated": records(result.saturated, top),
             "geojson": flows_geojson(net, result.link_flows),
+            "periods": records(result.periods) if result.periods is not None else None,
         }
 
     def run_posted(self, body: dict, top: int = 50) -> dict:
@@ -594,6 +595,9 @@ class ScenarioBody(BaseModel):
     description: str | None = None
     inherits: str | None = None
     year: int | None = None
+    periods: str | None = Field(None, description='"month" to cut the year into months; a '
+                                'change with "start" and "duration_days" or "months" does it '
+                                'too.')
     sources: list[dict[str, Any]] | None = None
     close: list[dict[str, Any]] | None = None
     open: list[dict[str, Any]] | None = None
@@ -613,6 +617,8 @@ class FlowsResponse(BaseModel):
     link_flows: list[dict[str, Any]] = Field(description="Links with flow, largest first.")
     saturated: list[dict[str, Any]]
     geojson: dict[str, Any]
+    periods: list[dict[str, Any]] | None = Field(
+        None, description="One row per period when the scenario has dated changes.")
 
 
 class CompareResponse(BaseModel):

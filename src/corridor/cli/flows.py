@@ -120,6 +120,25 @@ def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
                           _mt(row["capacity_t_per_year"]),
                           f"{row['shadow_price_usd_per_t']:,.2f}")
         console.print(table)
+    if result.periods is not None:
+        _show_periods(result.periods)
+
+
+def _show_periods(periods: pd.DataFrame) -> None:
+    """The year period by period: when each change is in force, what is stranded or waits."""
+    table = Table(title="Period by period (the tables above sum the year)",
+                  title_justify="left")
+    for name, justify in (("period", "left"), ("days", "right"), ("changes in force", "left"),
+                          ("demand Mt", "right"), ("stranded Mt", "right"),
+                          ("stranded value USD", "right"), ("in tanks at end Mt", "right"),
+                          ("avg days", "right")):
+        table.add_column(name, justify=justify)
+    for row in periods.itertuples(index=False):
+        table.add_row(row.period, str(row.days), row.changes or "-", _mt(row.demand_t),
+                      _mt(row.stranded_t), _usd(row.stranded_value_usd) if row.stranded_t > 0.5
+                      else "", _mt(row.waiting_t) if row.waiting_t > 0.5 else "",
+                      f"{row.avg_days:.1f}", style="red" if row.stranded_t > 0.5 else None)
+    console.print(table)
 
 
 def _run(scenario: str | None, network: Path | None, costs: Path | None,

@@ -64,8 +64,13 @@ def assign(network: Network, demand: pd.DataFrame, scenario: object = None,
     True
     """
     deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
-    from corridor.scenario import scenario_inputs
+    from corridor.scenario import as_scenario, scenario_inputs
 
+    scenario = as_scenario(scenario)
+    if scenario is not None and scenario.is_periodic:
+        from corridor.flow.periods import assign_periods
+
+        return assign_periods(network, demand, scenario, time_limit_s)
     network, demand, name = scenario_inputs(network, demand, scenario)
     model = FlowModel(network, demand)
     h = model.highs()

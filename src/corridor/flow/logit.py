@@ -84,13 +84,19 @@ def assign_logit(network: Network, demand: pd.DataFrame, scenario: object = None
     if not 1.0 <= spread <= 1000.0:
         raise InvalidOptionError("spread must be between 1 and 1,000.")
     deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
-    from corridor.scenario import scenario_inputs
+    from corridor.scenario import as_scenario, scenario_inputs
 
-    network, demand, name = scenario_inputs(network, demand, scenario)
-    model = FlowModel(network, demand)
-    solver = _Logit(model, spread, deadline)
-    values, duals = solver.solve()
-    result = build_result(model, values, duals, name)
+    scenario = as_scenario(scenario)
+    if scenario is not None and scenario.is_periodic:
+        from corridor.flow.periods import assign_periods
+
+        result = assign_periods(network, demand, scenario, time_limit_s,
+                                solve=lambda model, limit: _Logit(model, spread, limit).solve())
+    else:
+        network, demand, name = scenario_inputs(network, demand, scenario)
+        model = FlowModel(network, demand)
+        values, duals = _Logit(model, spread, deadline).solve()
+        result = build_result(model, values, duals, name)
     result.totals["spread"] = spread
     return result
 

@@ -32,7 +32,7 @@ commodity pays on an empty network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
@@ -67,6 +67,12 @@ class _Group:
     sinks: np.ndarray  # sink sub-node per od row (-1 when unreachable)
     strand_cols: np.ndarray  # column of the stranded variable per od row
     avoid: str = ""  # ";"-separated countries the segment's routes may not touch
+    row_start: int = 0  # first conservation row of the group
+    nodes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # sub-node of each conservation row (row_start + i is the row of nodes[i])
+    supply_row: int = -1  # the row where the group's tonnes enter (source or virtual)
+    sink_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # the row where each od row's tonnes leave (its sink, or a virtual row when unreachable)
 
     @property
     def segment(self) -> tuple[str, str, str]:
@@ -94,6 +100,10 @@ class FlowModel:
     demand
         A demand table (:func:`corridor.demand.load_demand`); rows with the same origin,
         destination, commodity and allowed modes are summed.
+    hold
+        Nodes where cargo may wait between periods (storage, see
+        :mod:`corridor.flow.periods`): each group also gets the arcs that lead there, so that
+        its tonnes can reach a tank even when no destination is open beyond it.
 
     Attributes
     ----------
@@ -107,8 +117,10 @@ class FlowModel:
         Stranding penalty per segment (keyed by :func:`segment_label`).
     """
 
-    def __init__(self, network: Network, demand: pd.DataFrame) -> None:
+    def __init__(self, network: Network, demand: pd.DataFrame,
+                 hold: tuple[str, ...] = ()) -> None:
         self.network = network
+        self.hold = tuple(n for n in hold if n in network.nodes.index)
         self.od = aggregate_od(demand).reset_index(drop=True)
         for commodity in self.od["commodity"].unique():
             network.costs.check_commodity(commodity)
@@ -129,6 +141,7 @@ class FlowModel:
 
     def _build(self) -> None:
         node_pos = {n: i for i, n in enumerate(self.network.nodes.index)}
+        hold_at = np.asarray([node_pos[n] for n in self.hold], dtype=np.int64)
         cost_parts, upper_parts, lower_parts = [], [], []
         rows_i, cols_i, vals = [], [], []
         rhs_parts = []
@@ -162,48 +175,61 @@ class FlowModel:
                 else:
                     sinks[:] = -1
                 live = sinks >= 0
-                if live.any():
+                # where cargo may also wait between periods (storage nodes it can reach)
+                targets = list(sinks[live])
+                if source >= 0 and len(self.hold):
+                    stops = np.flatnonzero(np.isin(graph.sub_node, hold_at)
+                                           & forward & ~np.isin(graph.sub_layer,
+                                                                ("src", "snk", "split")))
+                    targets += list(stops)
+                rooted = bool(targets)
+                if rooted:
                     backward = np.zeros(graph.n_sub, bool)
-                    for sink in sinks[live]:
-                        backward[breadth_first_order(reverse, int(sink), directed=True,
+                    for target in targets:
+                        backward[breadth_first_order(reverse, int(target), directed=True,
                                                      return_predecessors=False)] = True
                     arcs = np.flatnonzero(forward[graph.tail] & backward[graph.head] & usable)
                 else:
                     arcs = np.zeros(0, dtype=np.int64)
                 group = _Group(commodity, allowed_modes, origin, rows, n_cols, arcs,
-                               source if live.any() else -1, sinks,
+                               source if rooted else -1, sinks,
                                n_cols + len(arcs) + np.arange(len(rows)), avoid)
                 self.groups.append(group)
-                # local sub-node numbering: rows of this group's conservation constraints
+                # local sub-node numbering: rows of this group's conservation constraints,
+                # then a virtual supply row when the origin reaches nothing and a virtual sink
+                # row per unreachable destination (their stranded columns run between them)
                 nodes = np.unique(np.concatenate([graph.tail[arcs], graph.head[arcs],
-                                                  [source] if live.any() else [],
+                                                  [source] if rooted else [],
                                                   sinks[live]]).astype(np.int64))
+                n_virtual = int(not rooted) + int((~live).sum())
+                group.row_start, group.nodes = n_rows, nodes
                 local = {"tail": np.searchsorted(nodes, graph.tail[arcs]),
                          "head": np.searchsorted(nodes, graph.head[arcs])}
                 arc_cols = n_cols + np.arange(len(arcs))
                 rows_i += [n_rows + local["tail"], n_rows + local["head"]]
                 cols_i += [arc_cols, arc_cols]
                 vals += [np.ones(len(arcs)), -np.ones(len(arcs))]
-                rhs = np.zeros(len(nodes))
+                rhs = np.zeros(len(nodes) + n_virtual)
                 d = demand_mt[rows]
-                if live.any():
-                    s_row = np.searchsorted(nodes, source)
-                    t_rows = np.searchsorted(nodes, sinks[live])
-                    rhs[s_row] += d[live].sum()
-                    np.add.at(rhs, t_rows, -d[live])
-                    strand = group.strand_cols[live]
-                    rows_i += [n_rows + np.full(live.sum(), s_row), n_rows + t_rows]
-                    cols_i += [strand, strand]
-                    vals += [np.ones(live.sum()), -np.ones(live.sum())]
+                s_row = np.searchsorted(nodes, source) if rooted else len(nodes)
+                t_rows = np.empty(len(rows), dtype=np.int64)
+                t_rows[live] = np.searchsorted(nodes, sinks[live])
+                t_rows[~live] = len(nodes) + int(not rooted) + np.arange((~live).sum())
+                rhs[s_row] += d.sum()
+                np.add.at(rhs, t_rows, -d)
+                rows_i += [n_rows + np.full(len(rows), s_row), n_rows + t_rows]
+                cols_i += [group.strand_cols, group.strand_cols]
+                vals += [np.ones(len(rows)), -np.ones(len(rows))]
+                group.supply_row, group.sink_rows = n_rows + int(s_row), n_rows + t_rows
                 rhs_parts.append(rhs)
                 penalty = self.penalty_usd_per_t[label]
                 cost_parts += [weights[arcs], np.full(len(rows), penalty)]
-                lower_parts += [np.zeros(len(arcs)), np.where(live, 0.0, d)]
+                lower_parts += [np.zeros(len(arcs)), np.zeros(len(rows))]
                 upper_parts += [np.full(len(arcs), np.inf), d.copy()]
                 col_arc += [arcs, np.full(len(rows), -1)]
                 col_group += [np.full(len(arcs) + len(rows), len(self.groups) - 1)]
                 n_cols += len(arcs) + len(rows)
-                n_rows += len(nodes)
+                n_rows += len(nodes) + n_virtual
         self.n_conservation_rows = n_rows
         self.col_arc = np.concatenate(col_arc).astype(np.int64) if col_arc else np.zeros(0, int)
         self.col_group = (np.concatenate(col_group).astype(np.int64) if col_group

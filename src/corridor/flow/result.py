@@ -56,6 +56,13 @@ class FlowResult:
         utilisation, shadow price, saturated.
     scenario
         Name of the scenario (``"baseline"`` when none).
+    periods
+        When the scenario cuts the year into periods (:mod:`corridor.flow.periods`): one row
+        per period with its dates, the dated changes in force, demand, delivered, stranded
+        tonnes, their export value, cost, average days and the tonnes waiting in storage at
+        its end; the other tables then sum the periods. ``None`` for a one-period year.
+    period_results
+        The result of each period (same order as ``periods``).
     """
 
     link_flows: pd.DataFrame
@@ -69,6 +76,8 @@ class FlowResult:
     network: Network | None = field(default=None, repr=False)
     terminal_flows: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame(columns=TERMINAL_COLUMNS))
+    periods: pd.DataFrame | None = None
+    period_results: list[FlowResult] = field(default_factory=list, repr=False)
 
     @property
     def saturated(self) -> pd.DataFrame:
@@ -95,6 +104,8 @@ class FlowResult:
             "saturated": self.saturated.reset_index().to_dict(orient="records"),
             "terminal_flows": self.terminal_flows.to_dict(orient="records"),
             "link_flows_by_commodity": self.link_flows_by_commodity.to_dict(orient="records"),
+            **({"periods": self.periods.to_dict(orient="records")}
+               if self.periods is not None else {}),
         }
 
     def to_json(self) -> str:
@@ -102,14 +113,18 @@ class FlowResult:
         return json.dumps(_json_clean(self.to_dict()), ensure_ascii=False, indent=2, default=str)
 
     def csv_tables(self) -> dict[str, pd.DataFrame]:
-        """The tables to export, by file name (the names are :data:`CSV_FILES`)."""
+        """The tables to export, by file name (the names are :data:`CSV_FILES`, and
+        ``periods.csv`` when the year is cut into periods)."""
         totals = pd.DataFrame([{"metric": k, "value": v} for k, v in self.totals.items()])
         tables = {"link_flows.csv": self.link_flows.reset_index(),
                   "link_flows_by_commodity.csv": self.link_flows_by_commodity,
                   "od.csv": self.od, "route_split.csv": self.route_split,
                   "stranded.csv": self.stranded, "terminal_flows.csv": self.terminal_flows,
                   "totals.csv": totals}
-        return {name: tables[name] for name in CSV_FILES}
+        chosen = {name: tables[name] for name in CSV_FILES}
+        if self.periods is not None:
+            chosen["periods.csv"] = self.periods
+        return chosen
 
     def to_csv(self, folder: str | Path, inputs: Iterable[str | Path] = ()) -> list[Path]:
         """Write :meth:`csv_tables` into ``folder``; returns the paths written.
@@ -137,8 +152,12 @@ def _json_clean(value: object) -> object:
 
 
 def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
-                 scenario: str = "baseline") -> FlowResult:
-    """Turn an LP solution into a :class:`FlowResult` (link flows, OD table, route split)."""
+                 scenario: str = "baseline", share: float = 1.0) -> FlowResult:
+    """Turn an LP solution into a :class:`FlowResult` (link flows, OD table, route split).
+
+    ``share`` is the part of the year the solution covers (a period, see
+    :mod:`corridor.flow.periods`): demand and capacities are taken at that share.
+    """
     net = model.network
     links = net.links
     n_links = len(links)
@@ -157,9 +176,9 @@ def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
         shadow[link] += max(0.0, -dual)  # HiGHS: a binding <= row has a non-positive dual
     n_terminal_rows = len(model.cap_terminal)
     terminal_flows = _terminal_table(model, tonnes,
-                                     cap_duals[n_link_rows:n_link_rows + n_terminal_rows])
+                                     cap_duals[n_link_rows:n_link_rows + n_terminal_rows], share)
     with np.errstate(divide="ignore", invalid="ignore"):
-        utilisation = np.where(capacity > 0, total / capacity, np.nan)
+        utilisation = np.where(capacity > 0, total / (capacity * share), np.nan)
     flows = pd.DataFrame({
         "from_node_id": links["from_node_id"], "to_node_id": links["to_node_id"],
         "mode": links["mode"], "corridor": links["corridor"], "country": links["country"],
@@ -180,6 +199,7 @@ def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
                          pd.DataFrame(columns=["link_id", "commodity", "flow_t_per_year"]))
 
     od = model.od.rename(columns={"t_per_year": "demand_t"}).copy()
+    od["demand_t"] = od["demand_t"] * share
     od["stranded_t"] = 0.0
     routes = []
     lookup = _Lookup(model)
@@ -238,7 +258,8 @@ TERMINAL_COLUMNS = ["terminal_id", "node_id", "commodity", "modes", "capacity_t_
                     "flow_t_per_year", "utilisation", "shadow_price_usd_per_t", "saturated"]
 
 
-def _terminal_table(model: FlowModel, tonnes: np.ndarray, duals: np.ndarray) -> pd.DataFrame:
+def _terminal_table(model: FlowModel, tonnes: np.ndarray, duals: np.ndarray,
+                    share: float = 1.0) -> pd.DataFrame:
     """Tonnes changing mode at each terminal, against its capacity (with the shadow price)."""
     terminals = model.network.terminals
     if not len(terminals):
@@ -251,7 +272,7 @@ def _terminal_table(model: FlowModel, tonnes: np.ndarray, duals: np.ndarray) -> 
         shadow[position] = max(0.0, -dual)
     capacity = terminals["capacity_t_per_year"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        utilisation = np.where(capacity > 0, flow / capacity, np.nan)
+        utilisation = np.where(capacity > 0, flow / (capacity * share), np.nan)
     table = terminals.reset_index()[["terminal_id", "node_id", "commodity", "modes",
                                      "capacity_t_per_year"]].copy()
     table["flow_t_per_year"] = flow
