@@ -230,3 +230,23 @@ def test_report_without_the_flow_modules_shows_the_network(
     assert data.summary == [] and data.charts == [] and data.notes
     html = (tmp_path / "net.html").read_text()
     assert 'id="map"' in html and "network only" in html
+
+
+def test_report_shows_periods_and_a_risk_section(tiny: corridor.Network, demand) -> None:
+    from corridor.report import render_report
+    from corridor.risk import parse_risk, run_risk
+    from corridor.scenario import parse_scenario
+
+    outage = parse_scenario({"year": 2024, "close": [{
+        "link": "ob", "start": "2024-03-01", "duration_days": 61, "assumption": "spring"}]})
+    chosen = parse_risk({"year": 2024, "event": [{
+        "name": "pipe", "link": "ob", "factor": 0.0, "probability": 0.5,
+        "duration_days": [10, 30, 60], "assumption": "test"}]}, "test.toml")
+    drawn = run_risk(tiny, demand, chosen, draws=40, seed=2)
+    data = build_report(tiny, outage, "baseline", demand, critical_top=0, risk=drawn)
+    html = render_report(data)
+    assert 'id="chart-periods"' in html and "Period by period" in html
+    assert 'id="risk"' in html and 'id="chart-risk-stranded"' in html
+    assert "Tails over the draws" in html and "40 years drawn" in html
+    shares = [bar["value"] for bar in data.risk["charts"][0]["bars"]]
+    assert sum(shares) == pytest.approx(100.0)

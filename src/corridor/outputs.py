@@ -83,9 +83,14 @@ def check_folder(folder: str | Path, names: Iterable[str],
 
 def write_text(path: str | Path, text: str, inputs: Iterable[str | Path] = ()) -> Path:
     """Check ``path`` and write ``text`` to it atomically (UTF-8); returns the file written."""
+    return write_bytes(path, text.encode("utf-8"), inputs)
+
+
+def write_bytes(path: str | Path, data: bytes, inputs: Iterable[str | Path] = ()) -> Path:
+    """Check ``path`` and write ``data`` to it atomically; returns the file written."""
     target = check_file(path, inputs)
     _make_folder(target.parent)
-    _replace(target, text.encode("utf-8"))
+    _replace(target, data)
     return target
 
 

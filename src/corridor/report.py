@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 import pandas as pd
 
 from corridor.errors import CorridorError
@@ -267,6 +268,7 @@ class ReportData:
     notes: list[str] = field(default_factory=list)
     headline: list[str] = field(default_factory=list)
     calibration: dict = field(default_factory=dict)
+    risk: dict = field(default_factory=dict)
 
 
 def _table(title: str, frame: pd.DataFrame, formats: dict[str, str] | None = None,
@@ -447,6 +449,8 @@ def _flow_sections(data: ReportData, result: Any, base: Any | None, network: Net
                          "note": f"{totals[key] * scale:,.2f} vs {base.totals[key] * scale:,.2f}"})
         data.charts.append({"kind": "hbar", "id": "chart-totals", **hbar_chart(
             f"{result.scenario} (colour) against {base.scenario} (grey)", rows)})
+    if result.periods is not None:
+        _period_sections(data, result.periods)
     stranded = result.stranded_by_commodity()
     if len(stranded):
         rows = [{"label": r.commodity, "value": r.stranded_t / 1e6,
@@ -554,8 +558,73 @@ def _flow_sections(data: ReportData, result: Any, base: Any | None, network: Net
                               limit=80))
 
 
+def _period_sections(data: ReportData, periods: pd.DataFrame) -> None:
+    """A scenario with dated changes: stranded tonnes period by period, and the table."""
+    rows = [{"label": f"{r.period}" + (f" ({r.changes})" if r.changes else ""),
+             "value": r.stranded_t / 1e6,
+             "note": f"{r.stranded_t / 1e6:,.2f} Mt in {r.days} days"
+                     + (f", {r.waiting_t / 1e6:,.2f} Mt in tanks" if r.waiting_t > 0.5 else ""),
+             "cls": "bad" if r.stranded_t > 0.5 else ""} for r in periods.itertuples()]
+    data.charts.append({"kind": "hbar", "id": "chart-periods", **hbar_chart(
+        "Stranded tonnes period by period (Mt)", rows)})
+    data.tables.append(_table("Period by period", periods, {
+        "demand_t": ",.0f", "delivered_t": ",.0f", "stranded_t": ",.0f",
+        "stranded_value_usd": ",.0f", "cost_usd": ",.0f", "avg_days": ",.2f",
+        "waiting_t": ",.0f"}, note="The other tables sum these periods; waiting_t is what is "
+                                   "in tanks at a period's end."))
+
+
+def histogram_chart(title: str, values: np.ndarray, scale: float = 1.0, unit: str = "",
+                    bins: int = 12) -> dict:
+    """A histogram as horizontal bars: one bar per bin, its share of the draws."""
+    finite = np.asarray(values, dtype=float)[np.isfinite(values)] * scale
+    if not len(finite):
+        return hbar_chart(title, [])
+    low, high = float(finite.min()), float(finite.max())
+    if high <= low:
+        high = low + 1.0
+    counts, edges = np.histogram(finite, bins=bins, range=(low, high))
+    rows = [{"label": f"{a:,.2f} – {b:,.2f} {unit}".strip(),
+             "value": 100.0 * c / len(finite), "note": f"{100.0 * c / len(finite):.1f} %"}
+            for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True)]
+    return hbar_chart(title, rows, "% of draws")
+
+
+def risk_section(result: Any) -> dict:
+    """A Monte Carlo run (:func:`corridor.risk.run_risk`) as report charts and tables."""
+    draws = result.draws
+    charts = [
+        {"kind": "hbar", "id": "chart-risk-stranded", **histogram_chart(
+            "Stranded crude and cargo in a year, share of the draws", draws["stranded_t"],
+            1e-6, "Mt")},
+        {"kind": "hbar", "id": "chart-risk-loss", **histogram_chart(
+            "Loss from outages in a year (generalised cost and stranded value), share of "
+            "the draws", draws["loss_usd"], 1e-9, "bn USD")},
+    ]
+    return {
+        "title": result.risk.title or result.risk.name,
+        "note": (f"{len(draws):,} years drawn from the risk file {result.risk.name} "
+                 f"(seed {result.seed}): each event's frequency and duration come from its "
+                 f"published record, tariffs and the value of time from their published "
+                 f"ranges (docs/risk.md)."),
+        "charts": charts,
+        "tables": [
+            _table("Tails over the draws", result.summary, {
+                "mean": ",.2f", "p50": ",.2f", "p90": ",.2f", "p99": ",.2f",
+                "worst_tenth_mean": ",.2f"}),
+            _table("Events", result.events, {"occurrences_per_year": ",.2f",
+                                             "mean_days": ",.1f", "share_of_years_hit": ".0%",
+                                             "mean_loss_usd_in_years_hit": ",.0f"}),
+            _table("Links that lose the most tonnes", result.links.head(20), {
+                "undisturbed_t": ",.0f", "mean_t": ",.0f", "p10_t": ",.0f",
+                "expected_lost_t": ",.0f"}),
+        ],
+    }
+
+
 def build_report(network: Network, scenario: Any = None, compare: Any = None,
-                 demand: pd.DataFrame | None = None, critical_top: int = 10) -> ReportData:
+                 demand: pd.DataFrame | None = None, critical_top: int = 10,
+                 risk: Any = None) -> ReportData:
     """Compute everything a report shows.
 
     Parameters
@@ -571,6 +640,9 @@ def build_report(network: Network, scenario: Any = None, compare: Any = None,
         Demand table (default: the shipped baseline).
     critical_top
         How many most-critical links to rank (0 skips the re-solves).
+    risk
+        A :class:`corridor.risk.RiskResult` to show as a "Risk" section (histograms, tails,
+        events, links), or None.
 
     Returns
     -------
@@ -612,6 +684,8 @@ def build_report(network: Network, scenario: Any = None, compare: Any = None,
         baseline = result if chosen is None else (
             base if base is not None and base.scenario == "baseline" else None)
         data.calibration = calibration_section(network, demand, baseline)
+    if risk is not None:
+        data.risk = risk_section(risk)
     sources = map_network.sources.reset_index().fillna("")
     data.sources = [{**row, "link": web_link(row.get("url", ""))}
                     for row in sources.to_dict(orient="records")]
@@ -685,7 +759,8 @@ def render_report(data: ReportData) -> str:
 
 def write_report(network: Network, scenario: Any = None, compare: Any = None,
                  path: str | Path = "report.html", demand: pd.DataFrame | None = None,
-                 critical_top: int = 10, inputs: Iterable[str | Path] = ()) -> ReportData:
+                 critical_top: int = 10, inputs: Iterable[str | Path] = (),
+                 risk: Any = None) -> ReportData:
     """Build a scenario report and write it atomically as one self-contained HTML file.
 
     The target is checked before any work (:func:`corridor.outputs.check_file`): it must be a
@@ -700,7 +775,7 @@ def write_report(network: Network, scenario: Any = None, compare: Any = None,
         See :func:`build_report`.
     path
         The HTML file to write (folders are created).
-    demand, critical_top
+    demand, critical_top, risk
         See :func:`build_report`.
     inputs
         Further files the run read (a demand table), which the report may not replace.
@@ -728,6 +803,6 @@ def write_report(network: Network, scenario: Any = None, compare: Any = None,
             protected += item.files()
     check_file(path, protected)
     data = build_report(network, chosen if chosen is not None else scenario,
-                        other if other is not None else compare, demand, critical_top)
+                        other if other is not None else compare, demand, critical_top, risk)
     write_text(path, render_report(data), protected)
     return data

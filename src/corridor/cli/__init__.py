@@ -7,6 +7,7 @@ message and a non-zero exit code in one place (:func:`corridor.cli.common.handle
 from corridor.cli import calibration as _calibration  # noqa: F401  (registers commands)
 from corridor.cli import flows as _flows  # noqa: F401
 from corridor.cli import report as _report  # noqa: F401
+from corridor.cli import risk as _risk  # noqa: F401
 from corridor.cli import route as _route  # noqa: F401
 from corridor.cli.common import app
 

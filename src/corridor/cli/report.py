@@ -49,17 +49,38 @@ def report_command(
     output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
         "report.html"),
     critical_top: CriticalOption = 10,
+    risk: Annotated[str | None, typer.Option(
+        "--risk", help="Add a Risk section: a Monte Carlo of this risk file (e.g. "
+                       "cpc-record).")] = None,
+    draws: Annotated[int, typer.Option("--draws", min=1, max=1_000_000,
+                                       help="Draws for --risk.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for --risk.")] = 0,
     network: NetworkOption = None,
     costs: CostsOption = None,
     demand: DemandOption = None,
 ) -> None:
-    """Write one self-contained HTML report (map, charts, tables, assumptions, sources)."""
+    """Write one self-contained HTML report (map, charts, tables, assumptions, sources).
+
+    Example: corridor report cpc-six-weeks --risk cpc-record -o cpc.html
+    """
+    from corridor.outputs import check_file
     from corridor.report import write_report
 
     net = open_network(network, costs)
     table = _demand(demand, net)
+    inputs = run_inputs(net, demand)
+    drawn = None
+    if risk is not None:
+        from corridor.demand import load_demand
+        from corridor.risk import load_risk, run_risk
+
+        chosen = load_risk(risk)
+        check_file(output, inputs + [Path(chosen.file)])
+        if table is None:
+            table = load_demand(network=net)
+        drawn = run_risk(net, table, chosen, draws=draws, seed=seed)
     data = write_report(net, scenario, compare, output, demand=table,
-                        critical_top=critical_top, inputs=run_inputs(net, demand))
+                        critical_top=critical_top, inputs=inputs, risk=drawn)
     for line in data.headline:
         console.print(line)
     console.print(f"wrote {output}")
