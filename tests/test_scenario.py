@@ -285,3 +285,8 @@ def test_cli_list_show_run(tmp_path: Path) -> None:
                                   "--csv", str(tmp_path / "out"), *args])
     assert written.exit_code == 0, written.output
     assert (tmp_path / "out" / "route_split.csv").is_file()
+
+
+def test_a_name_the_file_system_refuses_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="not a usable scenario name"):
+        parse_scenario({"inherits": "a" * 5000})

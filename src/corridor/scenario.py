@@ -213,14 +213,18 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
 def _locate(name_or_path: str | Path, near: Path | None) -> Path:
     text = str(name_or_path)
     path = Path(text)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
-            raise DataError("scenario file not found", file=text)
-        return path
-    for folder in ([near] if near else []) + [scenario_folder()]:
-        candidate = folder / f"{text}.toml"
-        if candidate.is_file():
-            return candidate
+    try:
+        if path.suffix == ".toml" or path.exists():
+            if not path.is_file():
+                raise DataError("scenario file not found", file=text[:200])
+            return path
+        for folder in ([near] if near else []) + [scenario_folder()]:
+            candidate = folder / f"{text}.toml"
+            if candidate.is_file():
+                return candidate
+    except OSError as exc:  # a name the file system refuses (too long, bad characters)
+        raise DataError(f"not a usable scenario name or path ({exc.strerror or exc})",
+                        file=text[:200]) from None
     known = sorted(p.stem for p in scenario_folder().glob("*.toml"))
     raise DataError(f"unknown scenario {text!r}{did_you_mean(text, known)} (built-ins: "
                     f"{', '.join(known)})")

@@ -25,6 +25,7 @@ from corridor.cli.common import (
     open_inputs,
     print_json,
     run_inputs,
+    split_list,
     styled,
 )
 from corridor.outputs import check_folder, write_tables
@@ -285,6 +286,40 @@ def compare_command(
     console.print(hhi)
 
 
+def _pairs(scenario: str | None, top: int, workers: int, by: str, kinds: str | None,
+           as_json: bool, csv: Path | None, network: Path | None, costs: Path | None,
+           demand: Path | None) -> None:
+    from corridor.pairs import KINDS, critical_pairs
+
+    chosen = tuple(split_list(kinds)) if kinds else KINDS
+    run = _Run(network, costs, demand, (scenario,), csv, ("critical_pairs.csv",))
+    ranking = critical_pairs(run.net, run.demand, run.scenarios[0], top=top, kinds=chosen,
+                             by=by, workers=workers)
+    run.write_csv({"critical_pairs.csv": ranking})
+    if as_json:
+        print_json({"k": 2, "by": by, **ranking.attrs,
+                    "ranking": ranking.to_dict(orient="records")})
+        return
+    if csv is not None:
+        return
+    out = Table(title=f"Pairs failing together, by {by} ({ranking.attrs['solved']} re-solves "
+                      f"of {ranking.attrs['pairs']:,} pairs, {ranking.attrs['pruned']:,} "
+                      f"pruned by bounds, {ranking.attrs['seconds']:.1f} s)",
+                title_justify="left")
+    for column in ("#", "first", "second", "damage USD/yr", "alone USD/yr", "interaction",
+                   "stranded Mt", "loss USD/yr"):
+        out.add_column(column, justify="left" if column in ("first", "second") else "right")
+    for row in ranking.itertuples(index=False):
+        out.add_row(str(row.rank), f"{row.first} ({row.first_kind})",
+                    f"{row.second} ({row.second_kind})", _usd(row.damage_usd),
+                    f"{_usd(row.first_alone_usd)} + {_usd(row.second_alone_usd)}",
+                    _usd(row.interaction_usd), _mt(row.stranded_t), _usd(row.loss_usd))
+    console.print(out)
+    console.print("damage: rise of generalised cost plus stranded tonnes at the stranding "
+                  "penalty (what the assignment minimises); loss: stranded cargo value plus "
+                  "added generalised cost")
+
+
 @app.command("critical")
 @handle_errors
 def critical_command(
@@ -295,15 +330,29 @@ def critical_command(
     workers: Annotated[int, typer.Option("--workers", min=limits.WORKERS[0],
                                          max=limits.WORKERS[1],
                                          help="Worker processes.")] = 1,
+    k: Annotated[int, typer.Option("--k", min=1, max=2, help="1: single failures; 2: pairs "
+                                   "failing together (links, nodes, corridors, countries), "
+                                   "pruned with bounds.")] = 1,
+    by: Annotated[str, typer.Option("--by", help="With --k 2: rank by 'damage' or by "
+                                    "'interaction' (worse together than apart).")] = "damage",
+    kinds: Annotated[str | None, typer.Option(
+        "--kinds", help="With --k 2: element kinds to pair, comma-separated (default: "
+                        "link,node,corridor,country).")] = None,
     as_json: JsonOption = False,
     csv: CsvOption = None,
     network: NetworkOption = None,
     costs: CostsOption = None,
     demand: DemandOption = None,
 ) -> None:
-    """Rank links (or nodes) by what their loss strands and costs after a full re-solve."""
+    """Rank links (or nodes) by what their loss strands and costs after a full re-solve.
+
+    Example: corridor critical --k 2 --by interaction --top 10
+    """
     from corridor.critical import critical
 
+    if k == 2:
+        _pairs(scenario, top, workers, by, kinds, as_json, csv, network, costs, demand)
+        return
     run = _Run(network, costs, demand, (scenario,), csv, ("critical.csv",))
     ranking = critical(run.net, run.demand, run.scenarios[0], top=top,
                        what="node" if nodes else "link", workers=workers)
