@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from corridor.errors import InvalidOptionError
 from corridor.flow.model import (
     MT,
     PENALTY_FACTOR,
@@ -25,14 +26,18 @@ from corridor.flow.result import CSV_FILES, SATURATED_UTILISATION, FlowResult, b
 from corridor.flow.solver import highs_from_arrays, new_highs, solve_model
 from corridor.network import Network
 
-__all__ = ["CSV_FILES", "MT", "PENALTY_FACTOR", "SATURATED_UTILISATION",
+__all__ = ["CSV_FILES", "FORMULATIONS", "MT", "PENALTY_FACTOR", "SATURATED_UTILISATION",
            "STRANDED_FLOOR_USD_PER_T", "TIE_BREAK_USD_PER_T", "FlowModel", "FlowResult",
            "assign", "build_result", "highs_from_arrays", "new_highs", "run_scenario",
            "segment_label", "solve_model"]
 
 
+#: How the programme is formulated: one column per (origin, arc), or routes generated as needed.
+FORMULATIONS = ("arc", "paths")
+
+
 def assign(network: Network, demand: pd.DataFrame, scenario: object = None,
-           time_limit_s: float | None = None) -> FlowResult:
+           time_limit_s: float | None = None, formulation: str = "arc") -> FlowResult:
     """Assign yearly demand to the network at least generalised cost, within link capacities.
 
     Parameters
@@ -46,6 +51,11 @@ def assign(network: Network, demand: pd.DataFrame, scenario: object = None,
         path of a scenario file; it is applied to copies of ``network`` and ``demand``.
     time_limit_s
         Wall-clock budget for building and solving the LP (None: no limit).
+    formulation
+        ``"arc"`` (one column per origin and arc; fastest on the shipped data) or
+        ``"paths"`` (routes generated as needed, :mod:`corridor.flow.paths`; the same
+        optimum, and a programme that grows with the routes used rather than with origins x
+        arcs). A scenario with dated changes is solved with the arc formulation.
 
     Returns
     -------
@@ -63,6 +73,8 @@ def assign(network: Network, demand: pd.DataFrame, scenario: object = None,
     >>> result.totals["stranded_t"] > 0
     True
     """
+    if formulation not in FORMULATIONS:
+        raise InvalidOptionError(f"formulation must be one of {', '.join(FORMULATIONS)}")
     deadline = None if time_limit_s is None else time.monotonic() + time_limit_s
     from corridor.scenario import as_scenario, scenario_inputs
 
@@ -71,6 +83,10 @@ def assign(network: Network, demand: pd.DataFrame, scenario: object = None,
         from corridor.flow.periods import assign_periods
 
         return assign_periods(network, demand, scenario, time_limit_s)
+    if formulation == "paths":
+        from corridor.flow.paths import assign_paths
+
+        return assign_paths(network, demand, scenario, time_limit_s)
     network, demand, name = scenario_inputs(network, demand, scenario)
     model = FlowModel(network, demand)
     h = model.highs()

@@ -90,6 +90,20 @@ def segment_label(commodity: str, allowed_modes: str, avoid: str = "") -> str:
     return f"{label} avoiding {avoid.replace(';', ', ')}" if avoid else label
 
 
+def stranding_penalty(adjacency: csr_matrix, src: np.ndarray, dst: np.ndarray) -> float:
+    """Ten times the dearest cheapest route of a segment's OD pairs (with a floor), USD/t."""
+    ok = (src >= 0) & (dst >= 0)
+    worst = 0.0
+    if ok.any():
+        sources = np.unique(src[ok])
+        dist = dijkstra(adjacency, directed=True, indices=sources)
+        reach = dist[np.searchsorted(sources, src[ok]), dst[ok]]
+        finite = reach[np.isfinite(reach)]
+        if len(finite):
+            worst = float(finite.max())
+    return max(STRANDED_FLOOR_USD_PER_T, PENALTY_FACTOR * worst)
+
+
 class FlowModel:
     """The assignment LP of a network and a demand table, ready to solve and re-solve.
 
@@ -161,7 +175,7 @@ class FlowModel:
             src = graph.source_of[[node_pos[o] for o in origins]]
             dst = graph.sink_of[[node_pos[d] for d in self.od.loc[od_rows, "destination"]]]
             label = segment_label(commodity, allowed_modes, avoid)
-            self.penalty_usd_per_t[label] = self._penalty(adjacency, src, dst)
+            self.penalty_usd_per_t[label] = stranding_penalty(adjacency, src, dst)
             for origin in dict.fromkeys(origins):
                 mine = origins == origin
                 rows = od_rows[mine]
@@ -398,19 +412,6 @@ class FlowModel:
     def _t_per_teu(self, commodity: str) -> float:
         value = self.network.costs.commodities.at[commodity, "t_per_teu"]
         return float(value) if pd.notna(value) and value else np.nan
-
-    def _penalty(self, adjacency: csr_matrix, src: np.ndarray, dst: np.ndarray) -> float:
-        """Ten times the dearest cheapest route of the segment's OD pairs (with a floor)."""
-        ok = (src >= 0) & (dst >= 0)
-        worst = 0.0
-        if ok.any():
-            sources = np.unique(src[ok])
-            dist = dijkstra(adjacency, directed=True, indices=sources)
-            reach = dist[np.searchsorted(sources, src[ok]), dst[ok]]
-            finite = reach[np.isfinite(reach)]
-            if len(finite):
-                worst = float(finite.max())
-        return max(STRANDED_FLOOR_USD_PER_T, PENALTY_FACTOR * worst)
 
     # -- helpers for re-solves --------------------------------------------------------------
 

@@ -1,0 +1,68 @@
+"""Route generation: the same optimum as the arc formulation (objective and stranded tonnes)
+on the tiny network under congestion, on the shipped data and its scenarios."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import corridor
+from corridor.demand import load_demand
+from corridor.errors import InvalidOptionError
+from corridor.flow import assign
+from corridor.flow.paths import PathAssignment
+from tests.conftest import FIXTURES
+
+FLOWS = FIXTURES / "flows"
+
+
+@pytest.fixture(scope="module")
+def demand(tiny: corridor.Network) -> pd.DataFrame:
+    return load_demand(FLOWS / "demand.csv", tiny)
+
+
+def same_optimum(network: corridor.Network, demand: pd.DataFrame, scenario=None) -> None:  # noqa: ANN001
+    arc = assign(network, demand, scenario)
+    paths = assign(network, demand, scenario, formulation="paths")
+    assert paths.totals["objective_usd"] == pytest.approx(arc.totals["objective_usd"],
+                                                          rel=1e-6)
+    assert paths.totals["stranded_t"] == pytest.approx(arc.totals["stranded_t"], abs=1.0)
+    assert paths.od["delivered_t"].sum() == pytest.approx(arc.od["delivered_t"].sum(), abs=1.0)
+    cap = arc.link_flows["capacity_t_per_year"].to_numpy()
+    flow = paths.link_flows["flow_t_per_year"].to_numpy()
+    assert (flow[np.isfinite(cap)] <= cap[np.isfinite(cap)] * (1 + 1e-6) + 1.0).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(capacities=st.lists(st.one_of(st.none(), st.floats(0.0, 6e6)), min_size=10,
+                           max_size=10))
+def test_same_optimum_as_the_arc_formulation_under_any_capacities(
+        tiny: corridor.Network, demand: pd.DataFrame, capacities: list[float | None]) -> None:
+    links = tiny.links.copy()
+    links["capacity_t_per_year"] = [np.nan if c is None else c for c in capacities]
+    same_optimum(dataclasses.replace(tiny, links=links), demand)
+
+
+@pytest.mark.parametrize("scenario", [None, "cpc-outage", "bypass-russia"])
+def test_same_optimum_on_the_shipped_data(net: corridor.Network, scenario: str | None) -> None:
+    same_optimum(net, load_demand(network=net), scenario)
+
+
+def test_rows_join_only_when_broken(net: corridor.Network) -> None:
+    paths = PathAssignment(net, load_demand(network=net))
+    paths.solve()
+    capacity_rows = paths.n_rows - len(paths.od) - len(paths.contract_rows)
+    joined = len(paths.master_rows) - len(paths.od) - len(paths.contract_rows)
+    assert 0 < joined < capacity_rows
+    assert paths.rounds >= 1 and len(paths.routes) >= len(paths.od)
+
+
+def test_an_unknown_formulation_is_refused(tiny: corridor.Network,
+                                           demand: pd.DataFrame) -> None:
+    with pytest.raises(InvalidOptionError, match="formulation"):
+        assign(tiny, demand, formulation="nodes")
