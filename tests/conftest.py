@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import corridor
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = FIXTURES / "tiny"
+CRUDE_T = 5_000_000  # crude o -> z in the tiny flow demand (fixtures/flows/demand.csv)
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +31,13 @@ def tiny_copy(tmp_path: Path) -> Path:
     target = tmp_path / "tiny"
     shutil.copytree(TINY, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def one_pipe(tiny: corridor.Network) -> corridor.Network:
+    """The tiny network where crude can leave o only by the pipeline o-b, with 20 % spare
+    capacity."""
+    links = tiny.links.copy()
+    links.loc["op", "status"] = "closed"
+    links.loc["ob", "capacity_t_per_year"] = 1.2 * CRUDE_T
+    return dataclasses.replace(tiny, links=links)

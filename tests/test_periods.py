@@ -16,10 +16,9 @@ from corridor.errors import DataError
 from corridor.flow import assign
 from corridor.flow.periods import calendar_of
 from corridor.scenario import parse_scenario
-from tests.conftest import FIXTURES
+from tests.conftest import CRUDE_T, FIXTURES
 
 FLOWS = FIXTURES / "flows"
-CRUDE_T = 5_000_000  # crude o -> z in the tiny demand
 LEAP = 366  # 2024
 
 
@@ -44,14 +43,6 @@ def with_storage(net: corridor.Network, node: str, capacity_t: float) -> corrido
 def demand(tiny: corridor.Network) -> pd.DataFrame:
     return load_demand(FLOWS / "demand.csv", tiny)
 
-
-@pytest.fixture(scope="module")
-def one_pipe(tiny: corridor.Network) -> corridor.Network:
-    """Crude can leave o only by the pipeline o-b, with 20 % spare capacity."""
-    links = tiny.links.copy()
-    links.loc["op", "status"] = "closed"
-    links.loc["ob", "capacity_t_per_year"] = 1.2 * CRUDE_T
-    return dataclasses.replace(tiny, links=links)
 
 
 SPRING_OUTAGE = {"kind": "close", "link": "ob", "start": "2024-03-01", "duration_days": 61}

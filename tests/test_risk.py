@@ -3,7 +3,6 @@ processes, outages that strand exactly their share of the year, the shipped reco
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -17,10 +16,9 @@ from corridor.cli import app
 from corridor.demand import load_demand
 from corridor.errors import DataError, InvalidOptionError
 from corridor.risk import draw_year, load_risk, parse_risk, parts_of, run_risk, write_draws
-from tests.conftest import FIXTURES
+from tests.conftest import CRUDE_T, FIXTURES
 
 FLOWS = FIXTURES / "flows"
-CRUDE_T = 5_000_000
 runner = CliRunner()
 
 
@@ -38,13 +36,6 @@ PIPE_OUT = {"name": "pipe_out", "link": "ob", "factor": 0.0, "probability": 1.0,
 def demand(tiny: corridor.Network) -> pd.DataFrame:
     return load_demand(FLOWS / "demand.csv", tiny)
 
-
-@pytest.fixture(scope="module")
-def one_pipe(tiny: corridor.Network) -> corridor.Network:
-    links = tiny.links.copy()
-    links.loc["op", "status"] = "closed"
-    links.loc["ob", "capacity_t_per_year"] = 1.2 * CRUDE_T
-    return dataclasses.replace(tiny, links=links)
 
 
 @pytest.mark.parametrize(("change", "field", "words"), [

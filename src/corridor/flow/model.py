@@ -90,6 +90,30 @@ def segment_label(commodity: str, allowed_modes: str, avoid: str = "") -> str:
     return f"{label} avoiding {avoid.replace(';', ', ')}" if avoid else label
 
 
+def demand_graphs(network: Network, demand: pd.DataFrame
+                  ) -> tuple[pd.DataFrame, dict[tuple[str, str], CompiledGraph]]:
+    """The demand summed by segment, checked against the network, and the compiled graph of
+    each (commodity, allowed modes) it needs.
+
+    Raises
+    ------
+    InvalidOptionError, DataError
+        A demand end that is not a node; an unknown commodity.
+    """
+    od = aggregate_od(demand).reset_index(drop=True)
+    for commodity in od["commodity"].unique():
+        network.costs.check_commodity(commodity)
+    for end in ("origin", "destination"):
+        unknown = sorted(set(od[end]) - set(network.nodes.index))
+        if unknown:
+            raise InvalidOptionError(f"demand {end} {unknown[0]!r} is not a node of the "
+                                     f"network")
+    segments = od[["commodity", "allowed_modes"]].drop_duplicates()
+    graphs = {(c, m): compile_graph(network, c, m)
+              for c, m in segments.itertuples(index=False, name=None)}
+    return od, graphs
+
+
 def stranding_penalty(adjacency: csr_matrix, src: np.ndarray, dst: np.ndarray) -> float:
     """Ten times the dearest cheapest route of a segment's OD pairs (with a floor), USD/t."""
     ok = (src >= 0) & (dst >= 0)
@@ -135,18 +159,7 @@ class FlowModel:
                  hold: tuple[str, ...] = ()) -> None:
         self.network = network
         self.hold = tuple(n for n in hold if n in network.nodes.index)
-        self.od = aggregate_od(demand).reset_index(drop=True)
-        for commodity in self.od["commodity"].unique():
-            network.costs.check_commodity(commodity)
-        for end in ("origin", "destination"):
-            unknown = sorted(set(self.od[end]) - set(network.nodes.index))
-            if unknown:
-                raise InvalidOptionError(f"demand {end} {unknown[0]!r} is not a node of the "
-                                         f"network")
-        segments = self.od[["commodity", "allowed_modes"]].drop_duplicates()
-        self.graphs: dict[tuple[str, str], CompiledGraph] = {
-            (c, m): compile_graph(network, c, m)
-            for c, m in segments.itertuples(index=False, name=None)}
+        self.od, self.graphs = demand_graphs(network, demand)
         self.penalty_usd_per_t: dict[str, float] = {}
         self.groups: list[_Group] = []
         self._build()

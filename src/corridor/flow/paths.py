@@ -34,19 +34,20 @@ import pandas as pd
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import NegativeCycleError, bellman_ford, dijkstra
 
-from corridor.demand import SEGMENT_KEYS, aggregate_od
+from corridor.demand import SEGMENT_KEYS
 from corridor.errors import InvalidOptionError, TimeLimitError
 from corridor.flow.model import (
     MT,
     TIE_BREAK_USD_PER_T,
     FlowModel,
     _Group,
+    demand_graphs,
     segment_label,
     stranding_penalty,
 )
 from corridor.flow.result import FlowResult, build_result
 from corridor.flow.solver import new_highs, solve_model
-from corridor.graph import LINK, CompiledGraph, compile_graph
+from corridor.graph import LINK, CompiledGraph
 from corridor.network import Network
 
 #: A route enters when it prices this much (USD/t) below its demand row's dual.
@@ -96,18 +97,7 @@ class PathAssignment:
 
     def __init__(self, network: Network, demand: pd.DataFrame) -> None:
         self.network = network
-        self.od = aggregate_od(demand).reset_index(drop=True)
-        for commodity in self.od["commodity"].unique():
-            network.costs.check_commodity(commodity)
-        for end in ("origin", "destination"):
-            unknown = sorted(set(self.od[end]) - set(network.nodes.index))
-            if unknown:
-                raise InvalidOptionError(f"demand {end} {unknown[0]!r} is not a node of the "
-                                         f"network")
-        segments = self.od[["commodity", "allowed_modes"]].drop_duplicates()
-        self.graphs: dict[tuple[str, str], CompiledGraph] = {
-            (c, m): compile_graph(network, c, m)
-            for c, m in segments.itertuples(index=False, name=None)}
+        self.od, self.graphs = demand_graphs(network, demand)
         self.demand_mt = self.od["t_per_year"].to_numpy(dtype=float) / MT
         self.penalty_usd_per_t: dict[str, float] = {}
         self.origins: list[_Origin] = []
