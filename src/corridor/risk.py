@@ -57,6 +57,7 @@ from corridor import limits
 from corridor.errors import DataError, InvalidOptionError, did_you_mean
 from corridor.flow import MT, TIE_BREAK_USD_PER_T, FlowModel, highs_from_arrays, solve_model
 from corridor.network import Network
+from corridor.scenario import array_of_tables, check_keys
 
 _TOP = ("title", "description", "scenario", "year", "draws", "event", "parameter")
 _EVENT = ("name", "link", "node", "corridor", "country", "mode", "factor", "rate_per_year",
@@ -148,7 +149,7 @@ def load_risk(name_or_path: str | Path) -> RiskFile:
 
 def parse_risk(data: dict, label: str = "risk", name: str = "risk") -> RiskFile:
     """Check a risk file given as data (what ``tomllib`` returns)."""
-    _keys(data, _TOP, label, "")
+    check_keys(data, _TOP, label, "")
     year = data.get("year", 2025)
     if isinstance(year, bool) or not isinstance(year, int) or limits.YEAR.problem(year):
         raise DataError(f"must be a year ({limits.YEAR.describe()})", file=label, field="year")
@@ -160,9 +161,9 @@ def parse_risk(data: dict, label: str = "risk", name: str = "risk") -> RiskFile:
     if scenario is not None and not isinstance(scenario, str):
         raise DataError("must be a scenario name or path", file=label, field="scenario")
     events = [_event(t, label, f"event[{i}]") for i, t in
-              enumerate(_tables(data, "event", label), start=1)]
+              enumerate(array_of_tables(data, "event", label), start=1)]
     parameters = [_parameter(t, label, f"parameter[{i}]") for i, t in
-                  enumerate(_tables(data, "parameter", label), start=1)]
+                  enumerate(array_of_tables(data, "parameter", label), start=1)]
     if not events and not parameters:
         raise DataError("declare at least one [[event]] or [[parameter]]", file=label)
     names = [e.name for e in events] + [p.name for p in parameters]
@@ -172,21 +173,6 @@ def parse_risk(data: dict, label: str = "risk", name: str = "risk") -> RiskFile:
     return RiskFile(name=name, title=str(data.get("title", "")),
                     description=str(data.get("description", "")), scenario=scenario,
                     year=year, draws=draws, events=events, parameters=parameters, file=label)
-
-
-def _tables(data: dict, kind: str, label: str) -> list[dict]:
-    value = data.get(kind, [])
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise DataError(f"must be an array of tables ([[{kind}]])", file=label, field=kind)
-    return value
-
-
-def _keys(table: dict, allowed: tuple[str, ...], label: str, prefix: str) -> None:
-    for key in table:
-        if key not in allowed:
-            where = f"{prefix}.{key}" if prefix else key
-            raise DataError(f"unknown key {key!r}{did_you_mean(str(key), allowed, n=1)} "
-                            f"(allowed: {', '.join(allowed)})", file=label, field=where)
 
 
 def _text(table: dict, name: str, label: str, key: str, required: bool = True) -> str:
@@ -210,7 +196,7 @@ def _number(value: object, label: str, where: str, low: float, high: float,
 
 
 def _event(table: dict, label: str, key: str) -> Event:
-    _keys(table, _EVENT, label, key)
+    check_keys(table, _EVENT, label, key)
     chosen = [s for s in _SELECTORS if s in table]
     if len(chosen) != 1:
         raise DataError(f"give exactly one of {', '.join(_SELECTORS)}", file=label, field=key)
@@ -251,7 +237,7 @@ def _event(table: dict, label: str, key: str) -> Event:
 
 
 def _parameter(table: dict, label: str, key: str) -> Parameter:
-    _keys(table, _PARAMETER, label, key)
+    check_keys(table, _PARAMETER, label, key)
     mode = table.get("tariff_mode")
     vot = table.get("value_of_time", False)
     if (mode is None) == (not vot):

@@ -272,7 +272,7 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
 
 def _build(data: dict, label: str, near: Path | None, stem: str,
            seen: tuple[Path, ...]) -> Scenario:
-    _check_keys(data, _TOP_KEYS, label, "")
+    check_keys(data, _TOP_KEYS, label, "")
     for key in ("name", "title", "description", "inherits"):
         if key in data and not isinstance(data[key], str):
             raise DataError("must be a text string", file=label, field=key)
@@ -288,13 +288,13 @@ def _build(data: dict, label: str, near: Path | None, stem: str,
         parent = _load(_locate(data["inherits"], near), seen)
     actions = []
     for kind in ACTION_KINDS:
-        for i, table in enumerate(_tables(data, kind, label), start=1):
+        for i, table in enumerate(array_of_tables(data, kind, label), start=1):
             actions.append(_action(kind, table, label, f"{kind}[{i}]"))
     sources = []
     allowed_source = tuple(c.name for c in SOURCE_COLUMNS)
-    for i, table in enumerate(_tables(data, "sources", label), start=1):
+    for i, table in enumerate(array_of_tables(data, "sources", label), start=1):
         key = f"sources[{i}]"
-        _check_keys(table, allowed_source, label, key)
+        check_keys(table, allowed_source, label, key)
         for name in ("source_id", "title"):
             if not str(table.get(name, "")).strip():
                 raise DataError("value is missing", file=label, field=f"{key}.{name}")
@@ -304,7 +304,8 @@ def _build(data: dict, label: str, near: Path | None, stem: str,
                     parent=parent, sources=sources, year=year, periods=periods)
 
 
-def _tables(data: dict, kind: str, label: str) -> list[dict]:
+def array_of_tables(data: dict, kind: str, label: str) -> list[dict]:
+    """``data[kind]`` as a list of tables (``[[kind]]``); a single table counts as one."""
     value = data.get(kind, [])
     if isinstance(value, dict):
         value = [value]
@@ -313,7 +314,8 @@ def _tables(data: dict, kind: str, label: str) -> list[dict]:
     return value
 
 
-def _check_keys(table: dict, allowed: tuple[str, ...], label: str, prefix: str) -> None:
+def check_keys(table: dict, allowed: tuple[str, ...], label: str, prefix: str) -> None:
+    """Refuse a key not in ``allowed``, naming the file, the key and the closest allowed one."""
     for key in table:
         if key not in allowed:
             where = f"{prefix}.{key}" if prefix else key
@@ -358,7 +360,7 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
     if kind in _SELECTORS:
         extra = {"scale_capacity": ("factor", "capacity_t_per_year"),
                  "multiply_cost": ("factor",), "multiply_time": ("factor",)}.get(kind, ())
-        _check_keys(params, _SELECTORS[kind] + extra, label, key)
+        check_keys(params, _SELECTORS[kind] + extra, label, key)
         chosen = [s for s in _SELECTORS[kind] if s in params]
         if len(chosen) != 1:
             raise DataError(f"give exactly one of {', '.join(_SELECTORS[kind])}", file=label,
@@ -376,7 +378,7 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
         elif kind in ("multiply_cost", "multiply_time"):
             params["factor"] = _number(params, "factor", label, key, limits.FACTOR)
     elif kind == "add_link":
-        _check_keys(params, tuple(_LINK_FIELDS) + ("investment_usd",), label, key)
+        check_keys(params, tuple(_LINK_FIELDS) + ("investment_usd",), label, key)
         for name in ("link_id", "from_node_id", "to_node_id", "directed", "mode", "length_km",
                      "source_id"):
             if name not in params or params[name] in ("", None):
@@ -386,7 +388,7 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
                                                limits.INVESTMENT_USD)
         params.update(_link_values(params, label, key))
     elif kind == "demand":
-        _check_keys(params, tuple(dict.fromkeys(("factor",) + _DEMAND_FILTERS + _DEMAND_ROW)),
+        check_keys(params, tuple(dict.fromkeys(("factor",) + _DEMAND_FILTERS + _DEMAND_ROW)),
                     label, key)
         if ("factor" in params) == ("t_per_year" in params):
             raise DataError("give either factor (scale matching rows) or t_per_year (add a "

@@ -114,6 +114,21 @@ def demand_graphs(network: Network, demand: pd.DataFrame
     return od, graphs
 
 
+def segment_arrays(graph: CompiledGraph, od: pd.DataFrame, rows: np.ndarray, avoid: str,
+                   node_pos: dict[str, int]) -> tuple[np.ndarray, ...]:
+    """What both formulations read for one segment: arc weights (generalised cost plus the
+    tie-break), the arcs it may use, their adjacency matrix, and the origin, source sub-node
+    and sink sub-node of each of its OD rows."""
+    weights = graph.weights("generalised") + TIE_BREAK_USD_PER_T
+    usable = graph.allowed(tuple(c for c in avoid.split(";") if c))
+    adjacency = csr_matrix((weights[usable], (graph.tail[usable], graph.head[usable])),
+                           shape=(graph.n_sub, graph.n_sub))
+    origins = od.loc[rows, "origin"].to_numpy()
+    src = graph.source_of[[node_pos[o] for o in origins]]
+    dst = graph.sink_of[[node_pos[d] for d in od.loc[rows, "destination"]]]
+    return weights, usable, adjacency, origins, src, dst
+
+
 def stranding_penalty(adjacency: csr_matrix, src: np.ndarray, dst: np.ndarray) -> float:
     """Ten times the dearest cheapest route of a segment's OD pairs (with a floor), USD/t."""
     ok = (src >= 0) & (dst >= 0)
@@ -178,15 +193,10 @@ class FlowModel:
         for segment, od_index in self.od.groupby(list(SEGMENT_KEYS), sort=False).groups.items():
             commodity, allowed_modes, avoid = segment
             graph = self.graphs[(commodity, allowed_modes)]
-            weights = graph.weights("generalised") + TIE_BREAK_USD_PER_T
-            usable = graph.allowed(tuple(c for c in avoid.split(";") if c))
-            adjacency = csr_matrix((weights[usable], (graph.tail[usable], graph.head[usable])),
-                                   shape=(graph.n_sub, graph.n_sub))
-            reverse = adjacency.transpose().tocsr()
             od_rows = np.asarray(od_index)
-            origins = self.od.loc[od_rows, "origin"].to_numpy()
-            src = graph.source_of[[node_pos[o] for o in origins]]
-            dst = graph.sink_of[[node_pos[d] for d in self.od.loc[od_rows, "destination"]]]
+            weights, usable, adjacency, origins, src, dst = segment_arrays(
+                graph, self.od, od_rows, avoid, node_pos)
+            reverse = adjacency.transpose().tocsr()
             label = segment_label(commodity, allowed_modes, avoid)
             self.penalty_usd_per_t[label] = stranding_penalty(adjacency, src, dst)
             for origin in dict.fromkeys(origins):

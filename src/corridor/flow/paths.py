@@ -42,6 +42,7 @@ from corridor.flow.model import (
     FlowModel,
     _Group,
     demand_graphs,
+    segment_arrays,
     segment_label,
     stranding_penalty,
 )
@@ -114,14 +115,9 @@ class PathAssignment:
         for segment, od_index in self.od.groupby(list(SEGMENT_KEYS), sort=False).groups.items():
             commodity, allowed_modes, avoid = segment
             graph = self.graphs[(commodity, allowed_modes)]
-            weights = graph.weights("generalised") + TIE_BREAK_USD_PER_T
-            usable = graph.allowed(tuple(c for c in avoid.split(";") if c))
-            adjacency = csr_matrix((weights[usable], (graph.tail[usable], graph.head[usable])),
-                                   shape=(graph.n_sub, graph.n_sub))
             rows = np.asarray(od_index)
-            origins = self.od.loc[rows, "origin"].to_numpy()
-            src = graph.source_of[[node_pos[o] for o in origins]]
-            dst = graph.sink_of[[node_pos[d] for d in self.od.loc[rows, "destination"]]]
+            _, usable, adjacency, origins, src, dst = segment_arrays(graph, self.od, rows, avoid,
+                                                                     node_pos)
             label = segment_label(commodity, allowed_modes, avoid)
             self.penalty_usd_per_t[label] = stranding_penalty(adjacency, src, dst)
             for origin in dict.fromkeys(origins):
