@@ -118,6 +118,17 @@ def test_an_outage_strands_its_share_of_the_year(one_pipe: corridor.Network,
     assert ob["capacity_t_per_year"] == pytest.approx(1.2 * CRUDE_T * (LEAP - 61) / LEAP)
 
 
+def test_a_season_moves_capacity_between_months(one_pipe: corridor.Network,
+                                                 demand: pd.DataFrame) -> None:
+    winter = {"kind": "scale_capacity", "link": "ob", "factor": 0.5, "months": [1, 2]}
+    result = assign(one_pipe, demand, scenario(winter))
+    days = (31 + 29) / LEAP
+    offered = 1.2 * CRUDE_T * (1 - days) + 0.6 * CRUDE_T * days
+    assert result.link_flows.loc["ob", "capacity_t_per_year"] == pytest.approx(offered)
+    # half the capacity (0.6 x demand) in January and February strands 40 % of their crude
+    assert result.totals["stranded_t"] == pytest.approx(0.4 * CRUDE_T * days, rel=1e-6)
+
+
 def test_a_periodic_year_without_events_is_the_yearly_answer(tiny: corridor.Network,
                                                              demand: pd.DataFrame) -> None:
     year = assign(tiny, demand)

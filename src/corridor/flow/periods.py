@@ -324,9 +324,11 @@ def combine(results: list[FlowResult], periods: list[Period], share: np.ndarray,
     longest = int(np.argmax([sum(p.days for p in periods if p.in_force == q.in_force)
                              for q in periods]))
     links = results[longest].link_flows.copy()
-    open_share = sum(f * (r.link_flows["status"] != "closed").to_numpy(dtype=float)
-                     for r, f in zip(results, share, strict=True))
-    links["capacity_t_per_year"] = links["capacity_t_per_year"].astype(float) * open_share
+    # the capacity the year offered: each period's own (scaled, or nothing while closed)
+    links["capacity_t_per_year"] = sum(
+        f * r.link_flows["capacity_t_per_year"].to_numpy(dtype=float)
+        * (r.link_flows["status"] != "closed").to_numpy(dtype=float)
+        for r, f in zip(results, share, strict=True))
     for column in ("flow_t_per_year", "flow_forward_t", "flow_backward_t"):
         links[column] = sum(r.link_flows[column].to_numpy(dtype=float) for r in results)
     links["shadow_price_usd_per_t"] = sum(
