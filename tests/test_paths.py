@@ -66,3 +66,21 @@ def test_an_unknown_formulation_is_refused(tiny: corridor.Network,
                                            demand: pd.DataFrame) -> None:
     with pytest.raises(InvalidOptionError, match="formulation"):
         assign(tiny, demand, formulation="nodes")
+
+
+def test_command_line_chooses_the_formulation() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+    from tests.conftest import TINY
+
+    base = ["flows", "--json", "--network", str(TINY / "network"), "--costs",
+            str(TINY / "costs"), "--demand", str(FLOWS / "demand.csv")]
+    arc = json.loads(CliRunner().invoke(app, base).output)
+    paths = json.loads(CliRunner().invoke(app, base + ["--formulation", "paths"]).output)
+    assert paths["totals"]["objective_usd"] == pytest.approx(arc["totals"]["objective_usd"])
+    assert paths["totals"]["routes"] >= 1 and "routes" not in arc["totals"]
+    bad = CliRunner().invoke(app, base + ["--formulation", "nodes"])
+    assert bad.exit_code == 2 and "formulation must be one of" in bad.output

@@ -50,11 +50,12 @@ class _Run:
         if csv is not None:
             check_folder(csv, csv_files, self.inputs)
 
-    def assign(self, scenario: object, spread: float | None = None):  # noqa: ANN201
+    def assign(self, scenario: object, spread: float | None = None,  # noqa: ANN201
+               formulation: str = "arc"):
         """The FlowResult of ``scenario`` (logit when ``spread`` is given)."""
         from corridor.flow.logit import assign_flows
 
-        return assign_flows(self.net, self.demand, scenario, spread)
+        return assign_flows(self.net, self.demand, scenario, spread, formulation)
 
     def write_csv(self, tables: dict[str, pd.DataFrame]) -> None:
         if self.csv is not None:
@@ -144,11 +145,11 @@ def _show_periods(periods: pd.DataFrame) -> None:
 
 def _run(scenario: str | None, network: Path | None, costs: Path | None,
          demand: Path | None, as_json: bool, csv: Path | None,
-         spread: float | None = None) -> None:
+         spread: float | None = None, formulation: str = "arc") -> None:
     from corridor.flow import CSV_FILES
 
     run = _Run(network, costs, demand, (scenario,), csv, CSV_FILES)
-    result = run.assign(run.scenarios[0], spread)
+    result = run.assign(run.scenarios[0], spread, formulation)
     run.write_csv(result.csv_tables())
     if as_json:
         print_json(result.to_dict())
@@ -166,9 +167,16 @@ def flows_command(
     costs: CostsOption = None,
     demand: DemandOption = None,
     spread: SpreadOption = None,
+    formulation: Annotated[str, typer.Option(
+        "--formulation", help="arc (one column per origin and arc) or paths (routes "
+                              "generated as needed; the same optimum, for large networks)."
+    )] = "arc",
 ) -> None:
-    """Assign the yearly demand to the network within link capacities (min generalised cost)."""
-    _run(scenario, network, costs, demand, as_json, csv, spread)
+    """Assign the yearly demand to the network within link capacities (min generalised cost).
+
+    Example: corridor flows --scenario cpc-six-weeks
+    """
+    _run(scenario, network, costs, demand, as_json, csv, spread, formulation)
 
 
 @scenario_app.command("list")

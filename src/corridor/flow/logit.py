@@ -102,11 +102,12 @@ def assign_logit(network: Network, demand: pd.DataFrame, scenario: object = None
 
 
 def assign_flows(network: Network, demand: pd.DataFrame, scenario: object = None,
-                 spread: float | None = None) -> FlowResult:
-    """The linear programme (:func:`corridor.flow.assign`), or the logit assignment when a
-    ``spread`` is given: the one choice the command line offers for every flow run."""
+                 spread: float | None = None, formulation: str = "arc") -> FlowResult:
+    """The linear programme (:func:`corridor.flow.assign`, in its ``formulation``), or the
+    logit assignment when a ``spread`` is given: the one choice the command line offers for
+    every flow run."""
     if spread is None:
-        return assign(network, demand, scenario)
+        return assign(network, demand, scenario, formulation=formulation)
     return assign_logit(network, demand, scenario, spread=spread)
 
 
