@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from corridor.cli.common import (
@@ -69,6 +68,8 @@ def risk_command(
 
     Example: corridor risk cpc-record --draws 2000 --seed 7 --out draws.parquet
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
     from corridor.outputs import check_file
     from corridor.risk import load_risk, run_risk, write_draws
 
