@@ -109,9 +109,18 @@ def demand_graphs(network: Network, demand: pd.DataFrame
             raise InvalidOptionError(f"demand {end} {unknown[0]!r} is not a node of the "
                                      f"network")
     segments = od[["commodity", "allowed_modes"]].drop_duplicates()
-    graphs = {(c, m): compile_graph(network, c, m)
+    graphs = {(c, m): compiled(network, c, m)
               for c, m in segments.itertuples(index=False, name=None)}
     return od, graphs
+
+
+def compiled(network: Network, commodity: str, allowed_modes: str = "") -> CompiledGraph:
+    """The compiled graph of a commodity, compiled once per network object (a scenario makes
+    a new network, so its graphs are its own)."""
+    key = ("flow graph", commodity, allowed_modes)
+    if key not in network._compiled:
+        network._compiled[key] = compile_graph(network, commodity, allowed_modes)
+    return network._compiled[key]
 
 
 def segment_arrays(graph: CompiledGraph, od: pd.DataFrame, rows: np.ndarray, avoid: str,

@@ -210,14 +210,10 @@ def build_result(model: FlowModel, values: np.ndarray, duals: np.ndarray,
             routes += _decompose(model, group, values[cols], lookup)
     od["stranded_t"] = np.minimum(od["stranded_t"], od["demand_t"])
     od["delivered_t"] = od["demand_t"] - od["stranded_t"]
-    split = _route_table(routes, od)
-    for column, metric in (("cost_usd_per_t", "cost_usd_per_t"), ("days", "days"),
-                           ("co2_kg_per_t", "co2_kg_per_t")):
-        od[column] = _weighted(split, metric, od)
+    split, per_od = _route_table(routes, od)
+    for column, values_by_od in per_od.items():
+        od[column] = values_by_od
     keys = list(OD_KEYS)
-    od["routes"] = (split.groupby(keys).size()
-                    .reindex(pd.MultiIndex.from_frame(od[keys]))
-                    .fillna(0).astype(int).to_numpy()) if len(split) else 0
     od = od[keys + ["demand_t", "delivered_t", "stranded_t", "cost_usd_per_t", "days",
                     "co2_kg_per_t", "routes"]]
     stranded = od.loc[od["stranded_t"] > 0.5, keys + ["demand_t", "stranded_t"]
@@ -280,15 +276,6 @@ def _terminal_table(model: FlowModel, tonnes: np.ndarray, duals: np.ndarray,
     table["shadow_price_usd_per_t"] = shadow
     table["saturated"] = (table["utilisation"] >= SATURATED_UTILISATION) | (shadow > 1e-6)
     return table[TERMINAL_COLUMNS]
-
-
-def _weighted(split: pd.DataFrame, metric: str, od: pd.DataFrame) -> np.ndarray:
-    if split.empty:
-        return np.full(len(od), np.nan)
-    keys = list(OD_KEYS)
-    weighted = (split[metric] * split["t_per_year"]).groupby(
-        [split[k] for k in keys]).sum() / split.groupby(keys)["t_per_year"].sum()
-    return weighted.reindex(pd.MultiIndex.from_frame(od[keys])).to_numpy()
 
 
 class _Lookup:
@@ -384,9 +371,10 @@ def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float
             for code in codes.split(";"):
                 if code and code not in countries:
                     countries.append(code)
-    od = lookup.od[int(group.od_rows[od_index])]
+    row = int(group.od_rows[od_index])
     return {
-        **od, "t_per_year": amount_mt * MT, "corridors": ";".join(corridors),
+        **lookup.od[row], "_od": row, "t_per_year": amount_mt * MT,
+        "corridors": ";".join(corridors),
         "countries": ";".join(countries), "modes": ";".join(modes),
         "link_ids": ";".join(link_ids), "nodes": ";".join(nodes),
         "km": float(graph.km[arcs].sum()),
@@ -401,19 +389,37 @@ ROUTE_COLUMNS = ["origin", "destination", "commodity", "allowed_modes", "avoid_c
                  "cost_usd_per_t", "co2_kg_per_t"]
 
 
-def _route_table(routes: list[dict], od: pd.DataFrame) -> pd.DataFrame:
+def _route_table(routes: list[dict], od: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The route split, and per OD row its tonne-weighted cost, days and CO2 and its number
+    of routes."""
+    n_od = len(od)
     if not routes:
-        return pd.DataFrame(columns=ROUTE_COLUMNS)
+        empty = {m: np.full(n_od, np.nan) for m in ("cost_usd_per_t", "days", "co2_kg_per_t")}
+        return pd.DataFrame(columns=ROUTE_COLUMNS), {**empty, "routes": np.zeros(n_od, int)}
     table = pd.DataFrame(routes)
-    keys = list(OD_KEYS)
     # the same physical route can appear twice when a cycle was cancelled: merge it
-    table = (table.groupby(keys + ["link_ids"], sort=False, as_index=False)
-             .agg({"t_per_year": "sum", "corridors": "first", "countries": "first",
-                   "modes": "first", "nodes": "first", "km": "first", "days": "first",
-                   "cost_usd_per_t": "first", "co2_kg_per_t": "first"}))
-    table = table[table["t_per_year"] > 0.5].copy()  # drop sub-tonne numerical crumbs
-    delivered = table.groupby(keys)["t_per_year"].transform("sum")
-    table["share"] = table["t_per_year"] / delivered
-    table = table.sort_values(keys + ["t_per_year"], ascending=[True] * len(keys) + [False])
-    table["route"] = table.groupby(keys).cumcount() + 1
-    return table[ROUTE_COLUMNS].reset_index(drop=True)
+    table = (table.groupby(["_od", "link_ids"], sort=False, as_index=False)
+             .agg({"t_per_year": "sum", **{c: "first" for c in ROUTE_COLUMNS
+                                            if c not in ("link_ids", "t_per_year", "share",
+                                                         "route")}}))
+    table = table[table["t_per_year"] > 0.5]  # drop sub-tonne numerical crumbs
+    row = table["_od"].to_numpy()
+    tonnes = table["t_per_year"].to_numpy(dtype=float)
+    delivered = np.bincount(row, weights=tonnes, minlength=n_od)
+    per_od = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for metric in ("cost_usd_per_t", "days", "co2_kg_per_t"):
+            total = np.bincount(row, weights=tonnes * table[metric].to_numpy(dtype=float),
+                                minlength=n_od)
+            per_od[metric] = np.where(delivered > 0, total / delivered, np.nan)
+    per_od["routes"] = np.bincount(row, minlength=n_od)
+    table = table.assign(share=tonnes / delivered[row])
+    # OD pairs in the order of their keys, each one's routes largest first
+    rank = np.empty(n_od, dtype=np.int64)
+    rank[np.lexsort(tuple(od[k].astype(str).to_numpy() for k in reversed(OD_KEYS)))] = \
+        np.arange(n_od)
+    order = np.lexsort((-tonnes, rank[row]))
+    table = table.iloc[order]
+    table["route"] = table.groupby("_od", sort=False).cumcount().to_numpy() + 1
+    return table[ROUTE_COLUMNS].reset_index(drop=True), per_od
