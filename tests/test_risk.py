@@ -127,6 +127,13 @@ def test_draws_are_saved_as_parquet(one_pipe: corridor.Network, demand: pd.DataF
         write_draws(result, tmp_path / "draws.xlsx")
 
 
+def test_a_scenario_with_dated_changes_is_not_a_base_year(one_pipe: corridor.Network,
+                                                          demand: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match="dated changes") as error:
+        run_risk(one_pipe, demand, risk(PIPE_OUT, scenario="cpc-six-weeks"), draws=2)
+    assert error.value.field == "scenario"
+
+
 def test_an_unknown_mode_is_named(one_pipe: corridor.Network, demand: pd.DataFrame) -> None:
     chosen = risk(parameters=({"name": "air", "tariff_mode": "air", "range": [0.5, 2.0]},))
     with pytest.raises(DataError, match="no link has mode 'air'"):

@@ -345,9 +345,14 @@ def build_plan(network: Network, demand: pd.DataFrame, risk: RiskFile) -> _Plan:
     DataError
         An event selector that matches nothing, an unknown mode (naming the risk file's key).
     """
-    from corridor.scenario import Action, _select, scenario_inputs
+    from corridor.scenario import Action, _select, as_scenario, scenario_inputs
 
-    network, demand, _ = scenario_inputs(network, demand, risk.scenario)
+    chosen = as_scenario(risk.scenario)
+    if chosen is not None and chosen.is_periodic:
+        raise DataError(f"scenario {chosen.name!r} has dated changes; draws start from a "
+                        f"year without them (declare outages as [[event]] instead)",
+                        file=risk.file, field="scenario")
+    network, demand, _ = scenario_inputs(network, demand, chosen)
     model = FlowModel(network, demand)
     arrays = model.arrays()
     links, nodes = network.links, network.nodes
