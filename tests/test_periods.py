@@ -219,3 +219,13 @@ def test_six_weeks_without_cpc_strand_a_share_of_the_yearly_outage(net: corridor
     assert (periods.loc[periods["changes"] == "", "stranded_t"] < 1.0).all()
     storage = net.storage.groupby("node_id")["capacity_t"].sum().sum()
     assert (periods["waiting_t"] <= storage * (1 + 1e-9)).all()
+
+
+def test_scenario_show_says_when_a_change_is_in_force() -> None:
+    from typer.testing import CliRunner
+
+    from corridor.cli import app
+
+    result = CliRunner().invoke(app, ["scenario", "show", "cpc-kropotkinskaya-2025"])
+    assert result.exit_code == 0, result.output
+    assert "from 2025-02-17 for 95 days" in " ".join(result.output.split())

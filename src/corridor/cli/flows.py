@@ -220,6 +220,10 @@ def scenario_show(
     for action in scenario.all_actions():
         what = ", ".join(f"{k}={v}" for k, v in action.params.items()
                          if k not in ("estimated", "estimate_method", "notes", "geometry"))
+        if action.start is not None:
+            what += f", from {action.start.isoformat()} for {action.duration_days:g} days"
+        elif action.months:
+            what += f", in months {', '.join(map(str, action.months))}"
         table.add_row(action.key, what, action.assumption, action.source)
     console.print(table)
 
