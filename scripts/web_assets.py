@@ -7,8 +7,9 @@ Run after ``npm ci`` (which installs the exact versions of ``package-lock.json``
 
 Writes
 
-* ``src/corridor/web/vendor/`` (generated, not committed): Leaflet's JS, CSS and marker images,
-  Swagger UI's bundle and CSS (for the offline ``/docs`` page), with their licences;
+* ``src/corridor/web/vendor/`` (committed, so that a wheel or ``pip install .`` serves the map
+  and ``/docs`` with no npm step): Leaflet's JS, CSS and marker images, Swagger UI's bundle and
+  CSS (for the offline ``/docs`` page), with their licences and ``VERSIONS.txt``;
 * ``src/corridor/web/basemap/`` (committed): world-atlas ``countries-50m.json`` (Natural Earth
   country outlines, TopoJSON) with its licence and a ``PROVENANCE.md`` naming package and version,
   so that ``corridor report`` draws the basemap after a plain ``pip install`` too.
