@@ -110,3 +110,19 @@ def test_the_installed_wheel_serves_the_map_and_the_api_docs(served: str,
         page.wait_for_selector(".swagger-ui", timeout=30_000)
         browser.close()
     assert failures == []
+
+
+def test_the_version_has_one_source(installed: Path) -> None:
+    from importlib.metadata import version
+
+    from typer.testing import CliRunner
+
+    import corridor
+    from corridor.cli import app
+
+    assert version("corridor") == corridor.__version__
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"corridor {corridor.__version__}"
+    shown = subprocess.run([str(installed / "corridor"), "--version"], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    assert shown == f"corridor {corridor.__version__}"

@@ -31,6 +31,21 @@ app = typer.Typer(
 )
 console = Console(width=None if sys.stdout.isatty() else 120, markup=False, emoji=False,
                   highlight=False)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from corridor import __version__
+
+        print(f"corridor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True,
+        help="Print the version and exit.")] = False) -> None:
+    """Route, stress-test and diversify Eurasia's trade corridors through Central Asia."""
 err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
 
 EXIT_USER_ERROR = 2
