@@ -94,6 +94,7 @@ def test_the_installed_wheel_serves_the_map_and_the_api_docs(served: str,
                             "import corridor, pathlib; print(pathlib.Path(corridor.__file__))"],
                            capture_output=True, text=True, check=True).stdout
     assert "site-packages" in where  # the wheel, not the source tree
+    assert (Path(where.strip()).parent / "py.typed").is_file()  # type hints are public
     assert httpx.get(f"{served}/static/vendor/leaflet/leaflet.js").status_code == 200
     failures: list[str] = []
     with sync_playwright() as playwright:
