@@ -65,3 +65,15 @@ def test_real_process_exit_code_and_stderr() -> None:
     assert proc.returncode == 2
     assert "Unknown place 'Nowhere'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_input_folders_can_come_from_the_environment() -> None:
+    env = {"CORRIDOR_NETWORK": str(TINY / "network"), "CORRIDOR_COSTS": str(TINY / "costs")}
+    result = runner.invoke(app, ["route", "Alpha", "Zulu", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert '"to_name": "Zulu"' in result.output
+    # an option on the command line wins over the environment
+    wrong = {**env, "CORRIDOR_NETWORK": "/no/such/folder"}
+    result = runner.invoke(app, ["route", "Alpha", "Zulu", "--network", str(TINY / "network")],
+                           env=wrong)
+    assert result.exit_code == 0, result.output

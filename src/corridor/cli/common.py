@@ -139,11 +139,13 @@ def run_inputs(network: Any, demand: Path | None = None,
     return files
 
 
-NetworkOption = Annotated[
-    Path | None, typer.Option("--network", help="Network folder (node.csv, link.csv, sources.csv).")
-]
-CostsOption = Annotated[Path | None, typer.Option("--costs", help="Cost model folder.")]
-DemandOption = Annotated[Path | None, typer.Option("--demand", help="Demand CSV file.")]
+NetworkOption = Annotated[Path | None, typer.Option(
+    "--network", envvar="CORRIDOR_NETWORK",
+    help="Network folder (node.csv, link.csv, sources.csv).")]
+CostsOption = Annotated[Path | None, typer.Option(
+    "--costs", envvar="CORRIDOR_COSTS", help="Cost model folder.")]
+DemandOption = Annotated[Path | None, typer.Option(
+    "--demand", envvar="CORRIDOR_DEMAND", help="Demand CSV file.")]
 ScenarioOption = Annotated[str | None, typer.Option(
     "--scenario", "-s", help="Built-in scenario name or TOML file.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
