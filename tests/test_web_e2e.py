@@ -48,13 +48,20 @@ def _serve(options: list[str], log: Path) -> Iterator[str]:
     if not (web_folder() / "vendor" / "leaflet" / "leaflet.js").is_file():
         pytest.fail("Leaflet is not vendored: run `npm ci && python scripts/web_assets.py` "
                     "(make web-assets)")
+    yield from serve_until_done([sys.executable, "-m", "corridor", "serve"], options, log)
+
+
+def serve_until_done(command: list[str], options: list[str], log: Path,
+                     cwd: Path | None = None, start_s: float = 30) -> Iterator[str]:
+    """Run a ``corridor serve`` command on a free port until the caller is done; yields its
+    URL once ``/api/health`` answers."""
     port = _free_port()
-    command = [sys.executable, "-m", "corridor", "serve", "--port", str(port), *options]
     with log.open("w") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([*command, "--port", str(port), *options], stdout=out,
+                                   stderr=subprocess.STDOUT, cwd=cwd)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_s
         while True:
             try:
                 if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:

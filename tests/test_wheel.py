@@ -9,14 +9,13 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.test_web_e2e import ARGS, CHROMIUM, _free_port
+from tests.test_web_e2e import ARGS, CHROMIUM, serve_until_done
 
 ROOT = Path(__file__).resolve().parents[1]
 VENDOR = ROOT / "src" / "corridor" / "web" / "vendor"
@@ -57,31 +56,10 @@ def installed(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(installed: Path, tmp_path_factory) -> Iterator[str]:
-    port = _free_port()
     log = tmp_path_factory.mktemp("log") / "wheel.log"
     home = tmp_path_factory.mktemp("elsewhere")  # not the source tree: the wheel's files
-    with log.open("w") as out:
-        process = subprocess.Popen([str(installed / "corridor"), "serve", "--port", str(port)],
-                                   stdout=out, stderr=subprocess.STDOUT, cwd=home)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"server did not start:\n{log.read_text()}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    yield from serve_until_done([str(installed / "corridor"), "serve"], [], log, cwd=home,
+                                start_s=60)
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at "
