@@ -77,3 +77,19 @@ def test_input_folders_can_come_from_the_environment() -> None:
     result = runner.invoke(app, ["route", "Alpha", "Zulu", "--network", str(TINY / "network")],
                            env=wrong)
     assert result.exit_code == 0, result.output
+
+
+def test_verbose_logs_the_engine_and_quiet_hides_warnings(tiny_copy) -> None:  # noqa: ANN001
+    nodes = tiny_copy / "network" / "node.csv"
+    lines = nodes.read_text(encoding="utf-8").splitlines()
+    lonely = lines[1].split(",", 1)[1]  # a copy of the first node, with no link
+    nodes.write_text("\n".join([*lines, f"lonely,{lonely}"]) + "\n", encoding="utf-8")
+    args = ["validate", str(tiny_copy / "network"), "--costs", str(tiny_copy / "costs")]
+    loud = runner.invoke(app, args)
+    assert loud.exit_code == 0 and "warning:" in loud.output
+    quiet = runner.invoke(app, ["-q", *args])
+    assert quiet.exit_code == 0 and "warning:" not in quiet.output and "ok:" in quiet.output
+    verbose = runner.invoke(app, ["-v", "flows", "--formulation", "paths", "--json", *TINY_ARGS,
+                                  "--demand", str(TINY.parent / "flows" / "demand.csv")])
+    assert verbose.exit_code == 0
+    assert "INFO corridor.flow.paths: route generation" in verbose.output

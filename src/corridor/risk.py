@@ -41,6 +41,7 @@ seed gives the same draws however they are split among processes.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import tomllib
@@ -64,6 +65,8 @@ _EVENT = ("name", "link", "node", "corridor", "country", "mode", "factor", "rate
           "probability", "duration_days", "months", "assumption", "source")
 _PARAMETER = ("name", "tariff_mode", "value_of_time", "range", "assumption", "source")
 _SELECTORS = ("link", "node", "corridor", "country", "mode")
+log = logging.getLogger(__name__)
+
 #: Occurrences of one event in one year are capped here (a Poisson tail beyond is noise).
 MAX_OCCURRENCES = 6
 #: Quantiles reported for every metric.
@@ -718,6 +721,8 @@ def run_risk(network: Network, demand: pd.DataFrame, risk: RiskFile | str | Path
     if address is not None and engine != "dask":
         raise InvalidOptionError("--address joins a Dask cluster: use it with --engine dask")
     plan = build_plan(network, demand, risk)
+    log.info("%s: %d draws, seed %d, %d events, %d parameters, %s engine, %d workers",
+             risk.name, n, seed, len(risk.events), len(risk.parameters), engine, workers)
     order = list(range(n))
     size = max(1, min(250, math.ceil(n / (workers * 4))))
     chunks = [order[i:i + size] for i in range(0, n, size)]

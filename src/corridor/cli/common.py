@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
 import os
 import sys
@@ -41,11 +42,41 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is logged (tests swap it)."""
+
+    @property
+    def stream(self):  # noqa: ANN201
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # noqa: ANN001
+        pass
+
+
+#: Set by ``--quiet``: warnings are not printed.
+QUIET = {"on": False}
+
+
 @app.callback()
-def _options(version: Annotated[bool, typer.Option(
+def _options(
+    version: Annotated[bool, typer.Option(
         "--version", callback=_show_version, is_eager=True,
-        help="Print the version and exit.")] = False) -> None:
+        help="Print the version and exit.")] = False,
+    verbose: Annotated[int, typer.Option(
+        "--verbose", "-v", count=True,
+        help="Log what the engine does on stderr (-v: steps, -vv: details).")] = 0,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print no warnings, only results and errors.")] = False,
+) -> None:
     """Route, stress-test and diversify Eurasia's trade corridors through Central Asia."""
+    QUIET["on"] = quiet
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("corridor")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.ERROR if quiet else level)
 err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
 
 EXIT_USER_ERROR = 2
@@ -94,7 +125,9 @@ def error(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    """``warning: <message>`` on stderr; the message is printed as plain text."""
+    """``warning: <message>`` on stderr (not with ``--quiet``); printed as plain text."""
+    if QUIET["on"]:
+        return
     err_console.print(Text.assemble(("warning:", "yellow"), " ", message), soft_wrap=True)
 
 

@@ -25,6 +25,7 @@ report and calibration reads it alike.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -50,6 +51,8 @@ from corridor.flow.result import FlowResult, build_result
 from corridor.flow.solver import new_highs, solve_model
 from corridor.graph import LINK, CompiledGraph
 from corridor.network import Network
+
+log = logging.getLogger(__name__)
 
 #: A route enters when it prices this much (USD/t) below its demand row's dual.
 REDUCED_COST_TOLERANCE = 1e-7
@@ -281,6 +284,10 @@ class PathAssignment:
             center = steered
             values, duals = self._solve(h, deadline)
             self.rounds += 1
+            log.debug("round %d: %d routes added, %d in all, %d rows", self.rounds, added,
+                      len(self.routes), len(self.master_rows))
+        log.info("route generation: %d routes in %d rounds, %d of %d rows", len(self.routes),
+                 self.rounds, len(self.master_rows), self.n_rows)
         return values, duals
 
     def _add_rows(self, h: highspy.Highs, rows: list[int]) -> None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 import datetime as dt
+import logging
 import time
 from dataclasses import dataclass
 
@@ -40,6 +41,8 @@ from corridor.flow.model import MT, TIE_BREAK_USD_PER_T, FlowModel
 from corridor.flow.result import ROUTE_COLUMNS, SATURATED_UTILISATION, FlowResult, build_result
 from corridor.flow.solver import highs_from_arrays, solve_model
 from corridor.network import Network
+
+log = logging.getLogger(__name__)
 
 #: Columns of :attr:`FlowResult.periods`.
 PERIOD_COLUMNS = ["period", "start", "end", "days", "changes", "demand_t", "delivered_t",
@@ -155,6 +158,9 @@ def assign_periods(network: Network, demand: pd.DataFrame, scenario,  # noqa: AN
     chosen = [models[p.in_force] for p in periods]
     share = np.array([p.days / year_days for p in periods])
     carry = None if solve is not None else _Carry.build(chosen, periods, share)
+    log.info("%d periods of %d, %d distinct sets of changes, %s", len(periods), year,
+             len(models), "independent" if carry is None else
+             f"stacked with {len(carry.cost)} carry and late columns")
     if carry is None:
         run = solve or (lambda model, limit: solve_model(model.highs(), limit))
         solved = {key: run(model, deadline) for key, model in models.items()}
