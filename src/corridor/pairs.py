@@ -102,8 +102,10 @@ def critical_pairs(network: Network, demand: pd.DataFrame, scenario: object = No
         return float(result["generalised_usd"] + result["stranded_penalty_usd"]
                      - base_objective)
 
-    singles = [_with_penalty(r, model) for r in run_closures(reopt, cols, "warm", workers,
-                                                              deadline)]
+    penalty = np.array([model.col_cost[g.strand_cols].max() if len(g.strand_cols) else 0.0
+                        for g in model.groups])
+    singles = [_with_penalty(r, penalty) for r in run_closures(reopt, cols, "warm", workers,
+                                                                deadline)]
     alone = np.array([damage(r) for r in singles])
     # upper bound of a pair: every baseline route touching either element stranded
     weighted = touch * weight[:, None]
@@ -130,7 +132,7 @@ def critical_pairs(network: Network, demand: pd.DataFrame, scenario: object = No
         jobs = [np.union1d(cols[first[i]], cols[second[i]]) for i in chunk]
         for i, result in zip(chunk, run_closures(reopt, jobs, "warm", workers, deadline),
                              strict=True):
-            result = _with_penalty(result, model)
+            result = _with_penalty(result, penalty)
             value = damage(result)
             score = value - (alone[first[i]] + alone[second[i]] if by == "interaction" else 0)
             best.append((score, i))
@@ -162,10 +164,9 @@ def critical_pairs(network: Network, demand: pd.DataFrame, scenario: object = No
     return table
 
 
-def _with_penalty(result: dict, model: FlowModel) -> dict:
-    """Add the stranded tonnes priced at their penalties (what the programme minimises)."""
-    penalty = np.array([model.col_cost[g.strand_cols].max() if len(g.strand_cols) else 0.0
-                        for g in model.groups])
+def _with_penalty(result: dict, penalty: np.ndarray) -> dict:
+    """Add the stranded tonnes priced at their groups' penalties (what the programme
+    minimises)."""
     return {**result, "stranded_penalty_usd": float(result["stranded_by_group"] @ penalty)}
 
 

@@ -721,6 +721,7 @@ def run_risk(network: Network, demand: pd.DataFrame, risk: RiskFile | str | Path
     if address is not None and engine != "dask":
         raise InvalidOptionError("--address joins a Dask cluster: use it with --engine dask")
     plan = build_plan(network, demand, risk)
+    solver = _Solver(plan)
     log.info("%s: %d draws, seed %d, %d events, %d parameters, %s engine, %d workers",
              risk.name, n, seed, len(risk.events), len(risk.parameters), engine, workers)
     order = list(range(n))
@@ -729,7 +730,7 @@ def run_risk(network: Network, demand: pd.DataFrame, risk: RiskFile | str | Path
     if engine == "dask":
         rows = _run_dask(plan, risk, seed, chunks, workers, address, progress)
     elif workers == 1 or n < 2 * workers:
-        rows = _run_draws(plan, risk, seed, order, tick=progress)
+        rows = _run_draws(plan, risk, seed, order, solver=solver, tick=progress)
     else:
         rows = []
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -738,11 +739,13 @@ def run_risk(network: Network, demand: pd.DataFrame, risk: RiskFile | str | Path
                 rows += part
                 if progress is not None:
                     progress(len(part))
-    return _result(plan, risk, seed, rows, network, time.perf_counter() - start)
+    # the undisturbed year's link flows (this process's solver reuses its cached base solve)
+    base = solver.solve(frozenset(), np.ones(len(risk.parameters)))["link_t"]
+    return _result(plan, risk, seed, rows, network, base, time.perf_counter() - start)
 
 
 def _result(plan: _Plan, risk: RiskFile, seed: int, rows: list[dict], network: Network,
-            seconds: float) -> RiskResult:
+            base: np.ndarray, seconds: float) -> RiskResult:
     from corridor.metrics import hhi
 
     n_countries = len(plan.countries)
@@ -764,7 +767,6 @@ def _result(plan: _Plan, risk: RiskFile, seed: int, rows: list[dict], network: N
     summary = pd.DataFrame([_tails(name, table[name].to_numpy(dtype=float))
                             for name in metrics])
     flows = np.array([r["link_t"] for r in rows])
-    base = _base_links(plan, risk)
     links = pd.DataFrame({"link_id": network.links.index,
                           "corridor": network.links["corridor"].to_numpy(),
                           "undisturbed_t": base, "mean_t": flows.mean(axis=0),
@@ -774,11 +776,6 @@ def _result(plan: _Plan, risk: RiskFile, seed: int, rows: list[dict], network: N
     links = links.sort_values("expected_lost_t", ascending=False).reset_index(drop=True)
     return RiskResult(risk=risk, seed=seed, draws=table, summary=summary, links=links,
                       events=_event_table(risk, table, plan), seconds=seconds)
-
-
-def _base_links(plan: _Plan, risk: RiskFile) -> np.ndarray:
-    solver = _Solver(plan)
-    return solver.solve(frozenset(), np.ones(len(risk.parameters)))["link_t"]
 
 
 def _tails(name: str, values: np.ndarray) -> dict:
