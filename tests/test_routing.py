@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import networkx as nx
@@ -225,3 +226,23 @@ def _shared_share(route: corridor.Route, other: corridor.Route) -> float:
     shared = sum(leg.length_km for leg in route.legs
                  if frozenset((leg.from_id, leg.to_id)) in theirs)
     return shared / route.length_km
+
+
+def test_a_crossing_with_its_own_time_replaces_the_average(net: corridor.Network) -> None:
+    links = net.links
+    own = links.at["rail_alashankou_dostyk", "border_days"]
+    average = net.costs.charge("container", "border_crossing", "rail").time_days
+    assert own < average  # CAREC: Alashankou-Dostyk is quicker than the CAREC rail average
+    standard = corridor.route(net, "alashankou", "dostyk", commodity="container")[0]
+    express = corridor.route(net, "alashankou", "dostyk", commodity="container",
+                             service="express")[0]
+    run = links.at["rail_alashankou_dostyk", "length_km"]
+    assert standard.link_ids == express.link_ids == ["rail_alashankou_dostyk"]
+    speed = net.costs.mode("container", "rail", "cn", "").speed_km_per_day
+    assert standard.days == pytest.approx(run / speed + own)
+    express_border = net.costs.charge("container", "border_crossing", "rail", "express")
+    assert express_border.time_days < own  # express trains keep their priority
+    assert express.days < standard.days
+    average_only = dataclasses.replace(net, links=links.assign(border_days=float("nan")))
+    plain = corridor.route(average_only, "alashankou", "dostyk", commodity="container")[0]
+    assert plain.days == pytest.approx(standard.days - own + average)

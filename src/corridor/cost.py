@@ -217,6 +217,11 @@ class CostModel:
                     return found
         return Charge(0.0, 0.0)
 
+    def has_service_charge(self, commodity: str, kind: str, mode: str, service: str) -> bool:
+        """Whether ``service`` has a ``kind`` row of its own (e.g. express trains at borders)."""
+        table = self._charges()
+        return bool(service) and any((commodity, kind, service, m) in table for m in (mode, ""))
+
     def _charges(self) -> dict[tuple[str, str, str, str], Charge]:
         """(commodity, kind, service, mode) -> the first such row of ``transfers``."""
         return self._once_per(self.transfers, self._build_charges)

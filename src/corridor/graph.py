@@ -211,11 +211,18 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
     union = np.array([costs.customs_unions.get(c, "") for c in pd.unique(node_country)],
                      dtype=object)[pd.factorize(node_country)[0]]
     customs = crosses & ~((union[a] == union[b]) & (union[a] != ""))
+    # a crossing with its own published time replaces the average one, unless the service has
+    # its own border row (express trains have priority at borders)
+    own_days = (sel["border_days"].to_numpy(dtype=float, na_value=np.nan)
+                if "border_days" in sel else np.full(n_links, np.nan))
     for m in set(mode[customs]):
         charge = costs.charge(commodity, "border_crossing", m, service)
         pick = customs & (mode == m)
         cost[pick] += charge.cost_usd_per_t
-        days[pick] += charge.time_days
+        crossing_days = np.full(n_links, charge.time_days)
+        if not costs.has_service_charge(commodity, "border_crossing", m, service):
+            crossing_days = np.where(np.isnan(own_days), charge.time_days, own_days)
+        days[pick] += crossing_days[pick]
     days += np.nan_to_num(sel["border_delay_days"].to_numpy(dtype=float, na_value=np.nan))
     days += wait  # waiting for a scheduled departure of the mode on this section
     if "wait_days" in sel:  # waiting for a ferry or a berth, apart from the sailing time

@@ -84,7 +84,7 @@ RANGES: dict[str, Range] = {
     "lat": LATITUDE,
     "t_per_year, capacity_t_per_year": TONNES_PER_YEAR,
     "capacity_teu_per_year": TEU_PER_YEAR,
-    "time_days, border_delay_days, wait_days": DAYS,
+    "time_days, border_days, border_delay_days, wait_days": DAYS,
     "tariff_usd_per_t, cost_usd_per_t": USD_PER_T,
     "tariff_usd_per_tkm": USD_PER_TKM,
     "speed_km_per_day": SPEED_KM_PER_DAY,

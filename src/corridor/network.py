@@ -91,6 +91,7 @@ LINK_COLUMNS = [
     Column("time_days", "float", allowed=limits.DAYS),
     Column("tariff_usd_per_t", "float", allowed=limits.USD_PER_T),
     Column("border_delay_days", "float", allowed=limits.DAYS),
+    Column("border_days", "float", allowed=limits.DAYS),
     Column("wait_days", "float", allowed=limits.DAYS),
     Column("status", check=one_of(LINK_STATUS)),
     *PROVENANCE_COLUMNS,
