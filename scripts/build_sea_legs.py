@@ -10,7 +10,13 @@ needed. Each link's length (0.1 km) and geometry (WKT LINESTRING, simplified to 
 degrees, endpoints kept) include the straight access legs from the ports to the lane.
 
 Every other link whose ``length_method`` is ``searoute`` (the Caspian ferry lines) is measured
-the same way. Links of mode ``sea`` that no longer join two ports of one area are removed; all
+the same way.
+
+Where the lane between two ocean ports runs through the Suez Canal, a second link
+(``…_via_cape``, ``length_method`` ``searoute_avoiding_suez``) takes searoute's lane with the
+Suez Canal and Bab-el-Mandeb closed: round the Cape of Good Hope, as ships sailed in the Red Sea
+crisis. It is dearer and slower, so it carries cargo only when a scenario or ``--avoid-passage``
+closes the canal. Links of mode ``sea`` that no longer join two ports of one area are removed; all
 other rows are kept as they were parsed. The file is rewritten atomically.
 
 Usage::
@@ -39,13 +45,24 @@ DEFAULT_NETWORK = Path(__file__).resolve().parents[1] / "src" / "corridor" / "da
 SEAROUTE_SOURCE_ID = "net_searoute"
 SIMPLIFY_DEGREES = 0.02
 CORRIDOR = {"ocean": "Maritime", "caspian": "Caspian"}
+#: searoute's default restriction (the Northwest Passage) and, for the Cape lanes, the Red Sea
+DEFAULT_RESTRICTIONS = ["northwest"]
+CAPE_RESTRICTIONS = ["northwest", "suez", "babalmandab"]
+CAPE_METHOD = "searoute_avoiding_suez"
 
 
-def _lane(origin: tuple[float, float], destination: tuple[float, float]) -> tuple[float, str]:
+def _uses_suez(origin: tuple[float, float], destination: tuple[float, float]) -> bool:
+    feature = sr.searoute(list(origin), list(destination), units="km", return_passages=True)
+    return "suez" in feature["properties"]["traversed_passages"]
+
+
+def _lane(origin: tuple[float, float], destination: tuple[float, float],
+          restrictions: list[str] | None = None) -> tuple[float, str]:
     """Length in km (0.1) and simplified WKT of the searoute lane between two points."""
     # searoute snaps both ends to the nearest MARNET vertex; append_orig_dest adds the straight
     # access legs from the ports themselves, so the length and the drawn lane agree.
-    feature = sr.searoute(list(origin), list(destination), units="km", append_orig_dest=True)
+    feature = sr.searoute(list(origin), list(destination), units="km", append_orig_dest=True,
+                          restrictions=restrictions or DEFAULT_RESTRICTIONS)
     length_km = round(float(feature["properties"]["length"]), 1)
     coords = [list(origin)] + [list(c) for c in feature["geometry"]["coordinates"]] + [
         list(destination)]
@@ -76,13 +93,17 @@ def _section(a: dict[str, str], b: dict[str, str], area: str) -> str:
     return (a.get("sea_basin") or "").strip() or (b.get("sea_basin") or "").strip()
 
 
-def _sea_link(a: dict[str, str], b: dict[str, str], area: str) -> dict[str, str]:
-    return {"link_id": f"sea_{a['node_id']}_{b['node_id']}", "from_node_id": a["node_id"],
+def _sea_link(a: dict[str, str], b: dict[str, str], area: str,
+              cape: bool = False) -> dict[str, str]:
+    suffix, method = ("_via_cape", CAPE_METHOD) if cape else ("", "searoute")
+    lane = ("ocean sea lane round the Cape of Good Hope, searoute/MARNET with the Suez Canal "
+            "and Bab-el-Mandeb closed" if cape else f"{area} sea lane, searoute/MARNET")
+    return {"link_id": f"sea_{a['node_id']}_{b['node_id']}{suffix}", "from_node_id": a["node_id"],
             "to_node_id": b["node_id"], "directed": "0", "mode": "sea",
-            "length_method": "searoute", "corridor": CORRIDOR[area],
+            "length_method": method, "corridor": CORRIDOR[area],
             "section": _section(a, b, area), "status": "operating",
             "source_id": SEAROUTE_SOURCE_ID,
-            "notes": f"{a['name']} - {b['name']} ({area} sea lane, searoute/MARNET)"}
+            "notes": f"{a['name']} - {b['name']} ({lane})"}
 
 
 def build(network: Path, check: bool = False) -> int:
@@ -101,6 +122,10 @@ def build(network: Path, check: bool = False) -> int:
         for a, b in itertools.combinations(ports, 2):
             row = _sea_link(a, b, area)
             wanted[row["link_id"]] = row
+            ends = position[a["node_id"]], position[b["node_id"]]
+            if area == "ocean" and _uses_suez(*ends):
+                row = _sea_link(a, b, area, cape=True)
+                wanted[row["link_id"]] = row
     kept, drift = [], []
     for link in links:
         if link["mode"] == "sea" and link["link_id"] not in wanted:
@@ -119,12 +144,14 @@ def build(network: Path, check: bool = False) -> int:
             kept.append({**{f: "" for f in fields}, **row})
     measured = 0
     for link in kept:
-        if (link.get("length_method") or "").strip() != "searoute":
+        method = (link.get("length_method") or "").strip()
+        if method not in ("searoute", CAPE_METHOD):
             continue
         a, b = link["from_node_id"], link["to_node_id"]
         if a not in position or b not in position:
             raise SystemExit(f"{link_file}: link {link['link_id']} has an unknown endpoint")
-        length_km, wkt = _lane(position[a], position[b])
+        restrictions = CAPE_RESTRICTIONS if method == CAPE_METHOD else None
+        length_km, wkt = _lane(position[a], position[b], restrictions)
         measured += 1
         stored = float(link.get("length_km") or "nan")
         if not abs(stored - length_km) <= 0.1:

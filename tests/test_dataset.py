@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import searoute
 from shapely import wkt
@@ -46,13 +50,16 @@ def test_estimates_say_how(net: corridor.Network) -> None:
 
 
 def test_sea_legs_come_from_searoute(net: corridor.Network) -> None:
-    sea = net.links[net.links["length_method"] == "searoute"]
-    assert len(sea) >= 10
+    method = net.links["length_method"]
+    sea = net.links[method.isin(["searoute", "searoute_avoiding_suez"])]
+    assert (method == "searoute").sum() >= 10
+    assert (method == "searoute_avoiding_suez").sum() >= 10  # the lanes round the Cape
     nodes = net.nodes
     for link_id, row in sea.iterrows():
         a, b = nodes.loc[row["from_node_id"]], nodes.loc[row["to_node_id"]]
+        closed = ["suez", "babalmandab"] if row["length_method"] != "searoute" else []
         lane = searoute.searoute([a["lon"], a["lat"]], [b["lon"], b["lat"]], units="km",
-                                   append_orig_dest=True)
+                                   append_orig_dest=True, restrictions=["northwest", *closed])
         assert row["length_km"] == pytest.approx(lane["properties"]["length"], rel=0.01), link_id
         assert wkt.loads(row["geometry"]).geom_type == "LineString"
 
@@ -204,3 +211,10 @@ def test_containers_wait_for_a_black_sea_feeder_and_tankers_do_not(
     sailing = sum(leg.length_km for leg in route.legs) / feeder.speed_km_per_day
     assert route.days == pytest.approx(sailing + feeder.wait_days, abs=1e-6)
 
+
+
+def test_passage_gates_match_marnet() -> None:
+    script = Path(__file__).parents[1] / "scripts" / "build_passage_gates.py"
+    done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -48,7 +48,8 @@ def test_dependency_by_transit_partner_corridor_and_mode(base) -> None:
     assert table[("KAZ", "partner")] == pytest.approx((600 / 6.2) ** 2 + (20 / 6.2) ** 2)
     crude = dependency(base, commodity="crude_oil")
     assert crude.share("KAZ", "corridor", "Pipe") == pytest.approx(100.0)
-    assert set(crude.hhi["dimension"]) == {"transit", "corridor", "mode", "partner"}
+    assert set(crude.hhi["dimension"]) == {"transit", "corridor", "mode", "partner", "passage"}
+    assert crude.share("KAZ", "passage", "narrows") == pytest.approx(100.0)  # o-b-z by sea
 
 
 def test_compare_reports_what_changed(tiny, demand, base) -> None:

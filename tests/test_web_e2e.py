@@ -177,6 +177,21 @@ def test_route_avoiding_sea_stays_on_rail(page) -> None:
     assert all(text.startswith("rail") for text in modes.all_inner_texts())
 
 
+def test_route_avoiding_a_strait(page) -> None:
+    _pick(page, "origin", "Alfa", "Alpha")
+    _pick(page, "destination", "Zulu", "Zulu")
+    page.fill("#alternatives", "1")
+    page.click("#route-submit")
+    page.wait_for_selector(".route .passages")
+    assert "passes: The Narrows" in page.locator(".route").first.inner_text()
+    page.check("#avoid-passages input[value='narrows']")
+    page.select_option("#avoid-post", "brest_post")
+    page.click("#route-submit")
+    page.wait_for_selector(".route:has-text('Port East → Port West')")
+    text = page.locator(".route").first.inner_text()
+    assert "passes: Caspian crossing" in text and "The Narrows" not in text
+
+
 def test_unknown_place_shows_suggestion(page) -> None:
     page.fill("#origin", "Alpah")
     page.fill("#destination", "Zulu")

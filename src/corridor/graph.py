@@ -116,6 +116,16 @@ class CompiledGraph:
         return ok
 
 
+    def outside(self, link_mask: np.ndarray, node_mask: np.ndarray) -> np.ndarray:
+        """Boolean mask of arcs that use none of the masked links (rows of
+        ``network.links``) and touch none of the masked nodes (rows of ``network.nodes``)."""
+        link_arc = self.kind == LINK
+        ok = ~(link_arc & link_mask[np.where(link_arc, self.arc_link, 0)])
+        if node_mask.any():
+            ok &= ~(node_mask[self.sub_node[self.tail]] | node_mask[self.sub_node[self.head]])
+        return ok
+
+
 def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
                   service: str = "") -> CompiledGraph:
     """Build the layered arc arrays of ``network`` for one commodity.

@@ -2,16 +2,18 @@
 
 Dependency is measured on the routes of an assignment (:attr:`FlowResult.route_split`): for each
 exporting country (the country of the origin node) the share of its exported tonnes that
-passes through each foreign country, uses each corridor and each mode, and goes to each partner
-(the destination's country), with the Herfindahl–Hirschman index (HHI) of each distribution:
+passes through each foreign country, uses each corridor and each mode, goes to each partner
+(the destination's country) and passes each named passage (a strait, canal, Caspian crossing,
+border post or gauge-change station of ``passages.csv``: the chokepoint dependency), with the
+Herfindahl–Hirschman index (HHI) of each distribution:
 the sum of squared percentage shares, 0–10,000 (10,000 = everything on one option; the US
 DOJ/FTC guidelines call markets above 2,500 highly concentrated).
 
 A tonne can cross several countries, use several corridors and modes; its shares of *exported
 tonnes* (``share_pct``) may therefore add up to more than 100. The HHI of those dimensions is
 computed on the shares of *tonne-uses* (``use_share_pct``, which add up to 100). Exports that
-cross no foreign country do not enter the transit HHI (they depend on nobody's territory); the
-partner dimension is a true partition.
+cross no foreign country do not enter the transit HHI (they depend on nobody's territory), nor
+exports that pass no named passage the passage HHI; the partner dimension is a true partition.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pandas as pd
 from corridor.flow import FlowModel, FlowResult
 from corridor.network import Network
 
-DIMENSIONS = ("transit", "corridor", "mode", "partner")
+DIMENSIONS = ("transit", "corridor", "mode", "partner", "passage")
 
 
 @dataclass
@@ -107,10 +109,12 @@ def dependency(result: FlowResult, network: Network | None = None,
         exported[exporter] = exported.get(exporter, 0.0) + tonnes
         foreign = [c for c in route.countries.split(";")
                    if c and c not in (exporter, partner)]
+        passages = str(getattr(route, "passages", "") or "")
         for dimension, keys in (("transit", foreign),
                                 ("corridor", [c for c in route.corridors.split(";") if c]),
                                 ("mode", [m for m in route.modes.split(";") if m]),
-                                ("partner", [partner])):
+                                ("partner", [partner]),
+                                ("passage", [p for p in passages.split(";") if p])):
             for key in dict.fromkeys(keys):
                 rows.append((exporter, dimension, key, tonnes))
     if not rows:

@@ -24,6 +24,7 @@ from scipy.sparse.csgraph import connected_components
 from corridor import limits
 from corridor.cost import COST_FILES, MODES, CostModel, load_cost_model
 from corridor.errors import CorridorWarning, DataError, UnknownPlaceError
+from corridor.passages import PassageIndex, empty_passages, index_passages, read_passages
 from corridor.tables import (
     PROVENANCE_COLUMNS,
     SOURCE_COLUMNS,
@@ -39,7 +40,7 @@ from corridor.tables import (
 FORMAT_VERSION = "1"
 #: The files of a network folder (``network.toml`` is optional).
 NETWORK_FILES = ("node.csv", "link.csv", "sources.csv", "terminals.csv", "contracts.csv",
-                 "storage.csv", "places.csv", "network.toml")
+                 "storage.csv", "places.csv", "passages.csv", "network.toml")
 NODE_KINDS = (
     "city", "seaport", "lake_port", "river_port", "border_crossing", "rail_terminal",
     "rail_junction", "dry_port", "oil_field", "gas_field", "pipeline_terminal",
@@ -134,6 +135,9 @@ class Network:
     place_names
         Names that mean other places for some cargo (``places.csv``; see
         :meth:`resolve_for`).
+    passages
+        Named straits, canals, Caspian crossings, border posts and gauge-change stations
+        (``passages.csv``, indexed by ``passage_id``; see :mod:`corridor.passages`).
     path
         The folder the network was read from.
     """
@@ -148,6 +152,7 @@ class Network:
     contracts: pd.DataFrame = field(default_factory=lambda: _empty_contracts())
     storage: pd.DataFrame = field(default_factory=lambda: _empty_storage())
     place_names: pd.DataFrame = field(default_factory=lambda: _empty_places())
+    passages: pd.DataFrame = field(default_factory=empty_passages)
 
     def __post_init__(self) -> None:
         self._names: dict[str, str] = {}
@@ -200,6 +205,12 @@ class Network:
             if (key, wanted) in self._meanings:
                 return self._meanings[(key, wanted)]
         return (self.resolve(place),)
+
+    def passage_index(self) -> PassageIndex:
+        """The passages resolved against this network's links and nodes (built once)."""
+        if "passages" not in self._compiled:
+            self._compiled["passages"] = index_passages(self.passages, self.nodes, self.links)
+        return self._compiled["passages"]
 
     def places(self) -> pd.DataFrame:
         """Nodes as a table of searchable places (id, name, Russian name, country, kind)."""
@@ -260,13 +271,15 @@ def load_network(path: str | Path | None = None, costs: str | Path | None = None
     contracts = _read_contracts(folder / "contracts.csv", nodes, links)
     storage = _read_storage(folder / "storage.csv", nodes)
     places = _read_places(folder / "places.csv", nodes)
+    passages = read_passages(folder / "passages.csv", nodes, links)
     cost_model = load_cost_model(Path(costs) if costs is not None else _default_data() / "costs")
     all_sources = pd.concat([sources, cost_model.sources])
     check_unique(all_sources.reset_index(), "source_id", str(folder / "sources.csv"))
     known = set(all_sources.index)
     for table, name in ((nodes, "node.csv"), (links, "link.csv"),
                         (terminals, "terminals.csv"), (contracts, "contracts.csv"),
-                        (storage, "storage.csv"), (places, "places.csv")):
+                        (storage, "storage.csv"), (places, "places.csv"),
+                        (passages.reset_index(), "passages.csv")):
         check_references(table.reset_index(), "source_id", known, str(folder / name), "source id")
     _check_terminal_modes(terminals, cost_model, str(folder / "terminals.csv"))
     check_references(contracts.reset_index(), "commodity", set(cost_model.commodities.index),
@@ -277,7 +290,7 @@ def load_network(path: str | Path | None = None, costs: str | Path | None = None
                      str(folder / "places.csv"), "commodity")
     return Network(nodes=nodes, links=links, sources=all_sources, costs=cost_model,
                    path=folder, warnings=notes, terminals=terminals, contracts=contracts,
-                   storage=storage, place_names=places)
+                   storage=storage, place_names=places, passages=passages)
 
 
 def _check_manifest(folder: Path) -> None:

@@ -482,7 +482,9 @@ def _flow_sections(data: ReportData, result: Any, base: Any | None, network: Net
         titles = {"transit": "Transit dependency: each exporter's transit tonne-uses by country",
                   "corridor": "Corridor dependency: each exporter's tonne-uses by corridor",
                   "partner": "Partner dependency: each exporter's tonnes by destination "
-                             "country"}
+                             "country",
+                  "passage": "Chokepoint dependency: each exporter's tonne-uses by strait, "
+                             "canal, crossing and border post"}
         for dimension, title in titles.items():
             shares = dep.shares[dep.shares["dimension"] == dimension]
             groups = []
@@ -494,6 +496,16 @@ def _flow_sections(data: ReportData, result: Any, base: Any | None, network: Net
             if groups:
                 data.charts.append({"kind": "stacked", "id": f"chart-dependency-{dimension}",
                                     **stacked_chart(f"{title} (HHI 0–10,000)", groups[:20])})
+        passages = dep.shares[dep.shares["dimension"] == "passage"]
+        if len(passages):
+            index = (result.network or network).passage_index()
+            chokepoints = (passages.assign(passage=passages["key"].map(index.name))
+                           .groupby("exporter", sort=True).head(6)
+                           [["exporter", "passage", "t_per_year", "share_pct"]])
+            data.tables.append(_table(
+                "Chokepoints: the share of each exporter's exported tonnes that passes each "
+                "strait, canal, Caspian crossing, border post or gauge change (largest six)",
+                chokepoints, {"t_per_year": ",.0f", "share_pct": ".1f"}))
         if len(hhi):
             wide = hhi.pivot_table(index="exporter", columns="dimension", values="hhi")
             wide = wide.reset_index()

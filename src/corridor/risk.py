@@ -61,10 +61,10 @@ from corridor.network import Network
 from corridor.scenario import array_of_tables, check_keys
 
 _TOP = ("title", "description", "scenario", "year", "draws", "event", "parameter")
-_EVENT = ("name", "link", "node", "corridor", "country", "mode", "factor", "rate_per_year",
-          "probability", "duration_days", "months", "assumption", "source")
+_EVENT = ("name", "link", "node", "corridor", "country", "mode", "passage", "factor",
+          "rate_per_year", "probability", "duration_days", "months", "assumption", "source")
 _PARAMETER = ("name", "tariff_mode", "value_of_time", "range", "assumption", "source")
-_SELECTORS = ("link", "node", "corridor", "country", "mode")
+_SELECTORS = ("link", "node", "corridor", "country", "mode", "passage")
 log = logging.getLogger(__name__)
 
 #: Occurrences of one event in one year are capped here (a Poisson tail beyond is noise).
@@ -365,7 +365,7 @@ def build_plan(network: Network, demand: pd.DataFrame, risk: RiskFile) -> _Plan:
         kind, ids = event.selector
         action = Action("close", {kind: list(ids)}, event.assumption, event.source, risk.file,
                         event.key)
-        chosen = np.flatnonzero(_select(action, links, nodes).to_numpy())
+        chosen = np.flatnonzero(_select(action, links, nodes, network).to_numpy())
         if event.factor == 0:
             event_cols.append(model.link_columns(chosen))
             event_rows.append(np.zeros(0, dtype=np.int64))

@@ -83,6 +83,7 @@ class Route:
     countries: tuple[str, ...]
     border_crossings: tuple[str, ...]
     modes: tuple[str, ...] = field(default=())
+    passages: tuple[str, ...] = field(default=())
 
     @property
     def node_ids(self) -> list[str]:
@@ -144,6 +145,7 @@ class Router:
         alternatives: int = 1,
         service: str = "",
         max_shared: float = MAX_SHARED,
+        avoid_passages: tuple[str, ...] | list[str] = (),
     ) -> list[Route]:
         """Best route and up to ``alternatives - 1`` ranked alternatives that differ materially.
 
@@ -171,6 +173,9 @@ class Router:
             How much of its length an alternative may share with each better route (0-1),
             unless it passes through other countries. ``1`` returns the k shortest loopless
             routes instead, which are often near-copies of the best one.
+        avoid_passages
+            Ids of named passages (``passages.csv``: straits, canals, Caspian crossings,
+            border posts, gauge-change stations) the route may not use.
 
         Returns
         -------
@@ -195,18 +200,26 @@ class Router:
         avoid = tuple(dict.fromkeys(c.strip().upper() for c in avoid if c.strip()))
         avoid_modes = tuple(dict.fromkeys(m.strip() for m in avoid_modes if m.strip()))
         self._check_options(commodity, avoid, avoid_modes)
+        passages = net.passage_index()
+        avoid_passages = passages.check(avoid_passages)
         pairs = [(a, b) for a in starts for b in ends if a != b and stop not in (a, b)]
         if not pairs:
             raise InvalidOptionError("origin, destination and via must be different places.")
         graph = self.graph(commodity, service)
         weights = graph.weights(optimize)
         allowed = graph.allowed(avoid, avoid_modes)
+        closed_nodes = passages.node_mask(avoid_passages, len(net.nodes))
+        if avoid_passages:
+            allowed &= graph.outside(passages.link_mask(avoid_passages, len(net.links)),
+                                     closed_nodes)
         best: tuple[list, str, str] | None = None
         failure: NoRouteError | None = None
         for start, end in pairs:
             try:
+                self._check_ends(start, end, stop, closed_nodes, avoid_passages)
                 paths = self._paths(graph, weights, allowed, start, end, stop, commodity,
-                                    avoid, avoid_modes, alternatives, max_shared)
+                                    avoid, avoid_modes, alternatives, max_shared,
+                                    avoid_passages)
             except NoRouteError as exc:
                 failure = failure or exc
                 continue
@@ -219,10 +232,25 @@ class Router:
         return [self._build(graph, arcs, rank, start, end, commodity, optimize)
                 for rank, (_, arcs) in enumerate(paths, start=1)]
 
+    def _check_ends(self, start: str, end: str, stop: str | None, closed_nodes: np.ndarray,
+                    avoid_passages: tuple[str, ...]) -> None:
+        """Refuse a trip that starts, ends or stops inside an avoided passage."""
+        net = self.network
+        for place, role in ((start, "origin"), (end, "destination"), (stop, "via")):
+            if place is not None and closed_nodes[net.nodes.index.get_loc(place)]:
+                index = net.passage_index()
+                names = [index.name(p) for p in avoid_passages
+                         if net.nodes.index.get_loc(place) in index.node_rows[p]]
+                raise NoRouteError(
+                    f"No route: the {role} {net.node_name(place)} is part of "
+                    f"{', '.join(names)}, which --avoid-passage excludes.",
+                    constraint="avoid-passage")
+
     def _paths(self, graph: CompiledGraph, weights: np.ndarray, allowed: np.ndarray,
                start: str, end: str, stop: str | None, commodity: str,
                avoid: tuple[str, ...], avoid_modes: tuple[str, ...], alternatives: int,
-               max_shared: float) -> list[tuple[float, list[int]]]:
+               max_shared: float,
+               avoid_passages: tuple[str, ...] = ()) -> list[tuple[float, list[int]]]:
         """The ranked paths between two places (the body of :meth:`route`)."""
         net = self.network
         for place, role in ((start, "origin"), (end, "destination"), (stop, "via")):
@@ -258,7 +286,7 @@ class Router:
             paths = paths[:alternatives]
         if not paths:
             message, constraint = self._explain(graph, weights, start, end, stop, commodity,
-                                                avoid, avoid_modes)
+                                                avoid, avoid_modes, avoid_passages)
             raise NoRouteError(message, constraint=constraint)
         return paths
 
@@ -467,7 +495,8 @@ class Router:
 
     def _explain(self, graph: CompiledGraph, weights: np.ndarray, start: str, end: str,
                  stop: str | None, commodity: str, avoid: tuple[str, ...],
-                 avoid_modes: tuple[str, ...]) -> tuple[str, str]:
+                 avoid_modes: tuple[str, ...],
+                 avoid_passages: tuple[str, ...] = ()) -> tuple[str, str]:
         """Find which constraint blocks the route by relaxing them one at a time.
 
         Returns the message and the name of the blocking constraint.
@@ -484,6 +513,19 @@ class Router:
             return (f"No {commodity} route from {names}: the network has no connection for "
                     f"{commodity} (modes {', '.join(net.costs.allowed_modes(commodity))}).",
                     "commodity")
+        if avoid_passages and reachable(graph.allowed(avoid, avoid_modes)):
+            index = net.passage_index()
+            n_links, n_nodes = len(net.links), len(net.nodes)
+            for passage in avoid_passages:
+                alone = graph.outside(index.link_mask((passage,), n_links),
+                                      index.node_mask((passage,), n_nodes))
+                if not reachable(alone & graph.allowed(avoid, avoid_modes)):
+                    return (f"No {commodity} route from {names} that avoids "
+                            f"{index.name(passage)}: every connection passes it (constraint "
+                            f"--avoid-passage).", "avoid-passage")
+            return (f"No {commodity} route from {names} that avoids all of "
+                    f"{', '.join(index.name(p) for p in avoid_passages)} at once (constraint "
+                    f"--avoid-passage).", "avoid-passage")
         if avoid and reachable(graph.allowed((), avoid_modes)):
             for code in avoid:
                 if reachable(graph.allowed((code,), ())):
@@ -532,6 +574,11 @@ class Router:
                 if code not in countries:
                     countries.append(code)
         borders = tuple(f"{leg.from_name}–{leg.to_name}" for leg in legs if leg.border_crossing)
+        node_rows = self.network.nodes.index.get_indexer(
+            [legs[0].from_id] + [leg.to_id for leg in legs])
+        on_link = kinds == LINK
+        passages = tuple(self.network.passage_index().of_path(
+            arc_link[on_link].tolist(), node_rows, forward[on_link].tolist()))
         return Route(
             rank=rank, origin=start, destination=end, commodity=commodity, objective=objective,
             legs=tuple(legs), transfers=tuple(transfers),
@@ -542,6 +589,7 @@ class Router:
             co2_kg_per_t=sum(leg.co2_kg_per_t for leg in legs),
             countries=tuple(countries), border_crossings=borders,
             modes=tuple(dict.fromkeys(leg.mode for leg in legs)),
+            passages=passages,
         )
 
 

@@ -35,11 +35,11 @@ _TIMING = ("start", "duration_days", "months")
 #: How a scenario may cut its year (``periods = "month"``).
 PERIOD_KINDS = ("month",)
 _SELECTORS = {
-    "close": ("link", "node", "corridor", "country", "mode"),
+    "close": ("link", "node", "corridor", "country", "mode", "passage"),
     "open": ("link", "corridor"),
     "scale_capacity": ("link", "corridor"),
-    "multiply_cost": ("link", "corridor", "mode", "country"),
-    "multiply_time": ("link", "corridor", "mode", "country"),
+    "multiply_cost": ("link", "corridor", "mode", "country", "passage"),
+    "multiply_time": ("link", "corridor", "mode", "country", "passage"),
 }
 _LINK_FIELDS = {c.name: c for c in LINK_COLUMNS}
 _DEMAND_FILTERS = ("origin", "destination", "commodity", "origin_country",
@@ -567,7 +567,7 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path,
     new = Network(nodes=nodes, links=links, sources=sources, costs=network.costs,
                   path=network.path, warnings=notes, terminals=network.terminals,
                   contracts=network.contracts, storage=network.storage,
-                  place_names=network.place_names)
+                  place_names=network.place_names, passages=network.passages)
     return new, table
 
 
@@ -580,9 +580,11 @@ def _unknown(kind: str, value: str, known: list[str]) -> str:
     return f"unknown {kind} {value!r}{did_you_mean(value, known, cutoff=0.5)}"
 
 
-def _select(action: Action, links: pd.DataFrame, nodes: pd.DataFrame) -> pd.Series:
-    """Boolean mask of the links an action's selector names."""
-    selector = next(s for s in ("link", "node", "corridor", "country", "mode")
+def _select(action: Action, links: pd.DataFrame, nodes: pd.DataFrame,
+            network: Network | None = None) -> pd.Series:
+    """Boolean mask of the links an action's selector names (a ``passage`` needs the
+    ``network`` whose passages it names)."""
+    selector = next(s for s in ("link", "node", "corridor", "country", "mode", "passage")
                     if s in action.params)
     values = action.params[selector]
     mask = pd.Series(False, index=links.index)
@@ -610,6 +612,14 @@ def _select(action: Action, links: pd.DataFrame, nodes: pd.DataFrame) -> pd.Seri
             if value not in MODES:
                 raise _fail(action, selector, _unknown("mode", value, list(MODES)))
             mask |= links["mode"] == value
+        elif selector == "passage":
+            index = network.passage_index() if network is not None else None
+            if index is None or value not in index.table.index:
+                known = index.ids if index is not None else []
+                raise _fail(action, selector, _unknown("passage", value, known))
+            mask |= links.index.isin(network.links.index[index.link_rows[value]])
+            places = network.nodes.index[index.node_rows[value]]
+            mask |= links["from_node_id"].isin(places) | links["to_node_id"].isin(places)
     if not mask.any():
         raise _fail(action, selector, f"{', '.join(values)} matches no link of the network")
     return mask
@@ -624,7 +634,7 @@ def touches_country(links: pd.DataFrame, nodes: pd.DataFrame, code: str) -> pd.S
 
 
 def _close(action, links, nodes, table, network, sources, notes):
-    mask = _select(action, links, nodes)
+    mask = _select(action, links, nodes, network)
     links.loc[mask, "status"] = "closed"
     return links, table
 
@@ -666,7 +676,7 @@ def _check_combined(action: Action, values: pd.Series, allowed: Range, what: str
 
 def _multiply(column: str):
     def apply(action, links, nodes, table, network, sources, notes):
-        mask = _select(action, links, nodes)
+        mask = _select(action, links, nodes, network)
         if column not in links:
             links[column] = 1.0
         links[column] = links[column].astype(float).fillna(1.0)

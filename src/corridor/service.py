@@ -284,6 +284,14 @@ class Engine:
     def sources(self) -> list[dict]:
         return records(self.network.sources)
 
+    def passages(self) -> list[dict]:
+        """The named passages with their kind and where they are."""
+        index = self.network.passage_index()
+        table = index.table
+        return [{"passage_id": p, "name": index.name(p), "kind": str(table.at[p, "kind"]),
+                 "links": len(index.link_rows[p]), "nodes": len(index.node_rows[p])}
+                for p in index.ids]
+
     def routes(self, origin: str, destination: str, **options: Any) -> dict:
         """Ranked routes, each with the GeoJSON of its legs."""
         alternatives = options.get("alternatives", 1)
@@ -291,8 +299,10 @@ class Engine:
             raise InvalidOptionError(f"alternatives must be between 1 and {MAX_ALTERNATIVES}.")
         found = self.router().route(origin, destination, **options)
         out = []
+        index = self.network.passage_index()
         for result in found:
             item = jsonable(result.to_dict())
+            item["passage_names"] = [index.name(p) for p in result.passages]
             item["geojson"] = route_geojson(self.network, result)
             out.append(item)
         return {"routes": out}
@@ -569,7 +579,22 @@ class RouteModel(BaseModel):
     co2_kg_per_t: float
     countries: list[str]
     border_crossings: list[str]
+    passages: list[str] = Field(default_factory=list, description=
+                                "ids of the named passages the route uses, in order")
+    passage_names: list[str] = Field(default_factory=list)
     geojson: dict[str, Any] = Field(description="GeoJSON FeatureCollection of the legs.")
+
+
+class PassageModel(BaseModel):
+    passage_id: str
+    name: str
+    kind: str
+    links: int
+    nodes: int
+
+
+class PassagesResponse(BaseModel):
+    passages: list[PassageModel]
 
 
 class RoutesResponse(BaseModel):
@@ -840,6 +865,12 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         """Country outlines (Natural Earth via world-atlas) clipped to the region, GeoJSON."""
         return engine.basemap()
 
+    @app.get("/api/passages", response_model=PassagesResponse, tags=["network"])
+    def passages() -> dict:
+        """Named straits, canals, Caspian crossings, border posts and gauge-change stations
+        (the ids ``avoid_passages`` takes)."""
+        return {"passages": engine.passages()}
+
     @app.get("/api/sources", tags=["network"])
     def sources() -> dict:
         """Every publication the network and the cost model cite."""
@@ -855,6 +886,9 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         avoid: Annotated[str | None, Query(max_length=200, description=
                                            "ISO3 countries, comma-separated")] = None,
         avoid_modes: Annotated[str | None, Query(max_length=200)] = None,
+        avoid_passages: Annotated[str | None, Query(max_length=400, description=
+                                                    "passage ids, comma-separated (see "
+                                                    "/api/passages)")] = None,
         via: Annotated[str | None, Query(max_length=100)] = None,
         alternatives: Annotated[int, Query(ge=1, le=MAX_ALTERNATIVES)] = 1,
         max_shared: Annotated[float, Query(ge=0.0, le=1.0, description=
@@ -873,7 +907,7 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
                                 commodity=commodity, optimize=optimize, avoid=_split(avoid),
                                 avoid_modes=_split(avoid_modes), via=via or None,
                                 alternatives=alternatives, max_shared=max_shared,
-                                service=service)
+                                service=service, avoid_passages=_split(avoid_passages))
 
     @app.get("/api/scenarios", response_model=list[ScenarioSummary], tags=["scenarios"])
     def scenarios() -> list[dict]:

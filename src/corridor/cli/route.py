@@ -1,4 +1,4 @@
-"""Commands: ``route``, ``places``, ``validate``, ``sources``, ``demo``."""
+"""Commands: ``route``, ``places``, ``passages``, ``validate``, ``sources``, ``demo``."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from corridor.cli.common import (
 from corridor.routing import MAX_SHARED, Route, route
 
 
-def route_table(result: Route) -> Table:
+def route_table(result: Route, passages: list[str] | None = None) -> Table:
+    """A route as a table; ``passages`` are the names of the passages it uses."""
     title = (f"#{result.rank}  {result.legs[0].from_name} → {result.legs[-1].to_name}  "
              f"{result.commodity}, by {result.objective}: "
              f"${result.cost_usd_per_t:,.0f}/t · {result.days:.1f} days · "
@@ -50,6 +51,8 @@ def route_table(result: Route) -> Table:
     table.caption = (f"countries: {' → '.join(result.countries)}   "
                      f"border crossings: {len(result.border_crossings)}   "
                      f"transfers: {len(result.transfers)}")
+    if passages:
+        table.caption += f"\npasses: {', '.join(passages)}"
     table.caption_justify = "left"
     return table
 
@@ -64,6 +67,9 @@ def route_command(
     optimize: Annotated[str, typer.Option(help="cost, time or co2")] = "cost",
     avoid: Annotated[str | None, typer.Option(help="ISO3 countries to avoid, e.g. RUS,IRN")] = None,
     avoid_mode: Annotated[str | None, typer.Option(help="Modes to avoid, e.g. road,ferry")] = None,
+    avoid_passage: Annotated[str | None, typer.Option(
+        help="Straits, canals, crossings or border posts to avoid, e.g. suez,bosporus "
+             "(ids from `corridor passages`)")] = None,
     via: Annotated[str | None, typer.Option(help="A place the route must pass.")] = None,
     alternatives: Annotated[int, typer.Option(
         "--alternatives", "-k", min=limits.ALTERNATIVES[0], max=limits.ALTERNATIVES[1],
@@ -84,13 +90,49 @@ def route_command(
     net = open_network(network, costs)
     results = route(net, origin, destination, commodity=commodity, optimize=optimize,
                     avoid=split_list(avoid), avoid_modes=split_list(avoid_mode), via=via,
-                    alternatives=alternatives, max_shared=max_shared, service=service)
+                    alternatives=alternatives, max_shared=max_shared, service=service,
+                    avoid_passages=split_list(avoid_passage))
     if as_json:
         print_json({"routes": [r.to_dict() for r in results]})
         return
+    index = net.passage_index()
     for result in results:
-        console.print(route_table(result))
+        console.print(route_table(result, [index.name(p) for p in result.passages]))
         console.print()
+
+
+@app.command("passages")
+@handle_errors
+def passages_command(
+    kind: Annotated[str | None, typer.Option(
+        help="Only this kind: strait, canal, sea_crossing, border_post, gauge_change")] = None,
+    as_json: JsonOption = False,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+) -> None:
+    """List the named passages (straits, canals, Caspian crossings, border posts, gauge-change
+    stations) that routes report and --avoid-passage takes."""
+    from corridor.passages import PASSAGE_KINDS
+
+    net = open_network(network, costs)
+    if kind is not None and kind not in PASSAGE_KINDS:
+        from corridor.errors import InvalidOptionError
+
+        raise InvalidOptionError(f"Unknown passage kind {kind!r}; choose one of "
+                                 f"{', '.join(PASSAGE_KINDS)}.")
+    index = net.passage_index()
+    rows = [{"passage_id": p, "name": index.name(p), "kind": index.table.at[p, "kind"],
+             "links": len(index.link_rows[p]), "nodes": len(index.node_rows[p])}
+            for p in index.ids if kind in (None, index.table.at[p, "kind"])]
+    if as_json:
+        print_json(rows)
+        return
+    out = Table()
+    for name in ("passage_id", "name", "kind", "links", "nodes"):
+        out.add_column(name, justify="right" if name in ("links", "nodes") else "left")
+    for row in rows:
+        out.add_row(*(str(row[k]) for k in ("passage_id", "name", "kind", "links", "nodes")))
+    console.print(out)
 
 
 @app.command("places")

@@ -295,6 +295,8 @@ class _Lookup:
                              model.network.nodes["country"].fillna("").items()}
         self.od = model.od[["origin", "destination", "commodity", "allowed_modes",
                             "avoid_countries"]].to_dict(orient="index")
+        self.passages = model.network.passage_index()
+        self.node_row = {node: i for i, node in enumerate(model.network.nodes.index)}
 
 
 def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray,
@@ -352,9 +354,12 @@ def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float
     arcs = group.arcs[np.asarray(path)]
     link_arcs = arcs[graph.kind[arcs] == LINK]
     link_ids, corridors, countries, modes, nodes = [], [], [], [], []
+    positions, forward = [], []
     for arc in link_arcs:
         pos = int(graph.arc_link[arc])
         a, b = lookup.start[pos], lookup.end[pos]
+        positions.append(pos)
+        forward.append(bool(graph.arc_forward[arc]))
         if not graph.arc_forward[arc]:
             a, b = b, a
         if not nodes:
@@ -377,6 +382,8 @@ def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float
         "corridors": ";".join(corridors),
         "countries": ";".join(countries), "modes": ";".join(modes),
         "link_ids": ";".join(link_ids), "nodes": ";".join(nodes),
+        "passages": ";".join(lookup.passages.of_path(
+            positions, [lookup.node_row[n] for n in nodes], forward)),
         "km": float(graph.km[arcs].sum()),
         "days": float(graph.days[arcs].sum()), "cost_usd_per_t": float(graph.cost_usd[arcs].sum()),
         "co2_kg_per_t": float(graph.co2_kg[arcs].sum()),
@@ -385,7 +392,8 @@ def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float
 
 ROUTE_COLUMNS = ["origin", "destination", "commodity", "allowed_modes", "avoid_countries",
                  "route", "t_per_year",
-                 "share", "corridors", "countries", "modes", "link_ids", "nodes", "km", "days",
+                 "share", "corridors", "countries", "modes", "link_ids", "nodes", "passages",
+                 "km", "days",
                  "cost_usd_per_t", "co2_kg_per_t"]
 
 

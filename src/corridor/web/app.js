@@ -185,6 +185,8 @@ function showRoutes(data) {
   const html = data.routes.map((r, i) => `<div class="route" data-index="${i}" style="--c:${ROUTE_COLOURS[i % ROUTE_COLOURS.length]}">`
     + `<h3>#${r.rank} · $${fmt(r.cost_usd_per_t, 0)}/t · ${fmt(r.days)} days · ${fmt(r.co2_kg_per_t, 0)} kg CO2/t · ${fmt(r.length_km, 0)} km</h3>`
     + `<div class="muted small">${esc(r.countries.join(" → "))} · ${r.border_crossings.length} border crossings</div>`
+    + (r.passage_names && r.passage_names.length
+      ? `<div class="muted small passages">passes: ${esc(r.passage_names.join(", "))}</div>` : "")
     + legTable(r) + "</div>");
   $("route-list").innerHTML = html.join("");
   const select = (i) => {
@@ -211,6 +213,9 @@ async function submitRoute(event) {
   if (avoid.length) params.set("avoid", avoid.join(","));
   const avoidModes = [...document.querySelectorAll("#avoid-modes input:checked")].map((i) => i.value);
   if (avoidModes.length) params.set("avoid_modes", avoidModes.join(","));
+  const passages = [...document.querySelectorAll("#avoid-passages input:checked")].map((i) => i.value);
+  if ($("avoid-post").value) passages.push($("avoid-post").value);
+  if (passages.length) params.set("avoid_passages", passages.join(","));
   $("route-error").textContent = "";
   $("route-list").innerHTML = '<p class="muted">routing…</p>';
   $("route-submit").disabled = true;
@@ -338,6 +343,16 @@ async function compare() {
   }
 }
 
+async function loadPassages() {
+  const { passages } = await api("/api/passages");
+  const waters = passages.filter((p) => ["strait", "canal", "sea_crossing"].includes(p.kind));
+  $("avoid-passages").insertAdjacentHTML("beforeend", waters.map((p) =>
+    `<label><input type="checkbox" value="${esc(p.passage_id)}"> ${esc(p.name)}</label>`).join(""));
+  const posts = passages.filter((p) => ["border_post", "gauge_change"].includes(p.kind));
+  $("avoid-post").insertAdjacentHTML("beforeend", posts.map((p) =>
+    `<option value="${esc(p.passage_id)}">${esc(p.name)}</option>`).join(""));
+}
+
 /* -- start -------------------------------------------------------------------------------- */
 
 async function main() {
@@ -349,7 +364,8 @@ async function main() {
   $("compare-submit").addEventListener("click", compare);
   const health = await api("/api/health");
   $("commodity").innerHTML = health.commodities.map((c) => `<option>${esc(c)}</option>`).join("");
-  await Promise.all([loadBasemap().catch(() => {}), loadNetwork(), loadScenarios()]);
+  await Promise.all([loadBasemap().catch(() => {}), loadNetwork(), loadScenarios(),
+                     loadPassages()]);
   document.body.dataset.ready = "1";
 }
 
