@@ -1,4 +1,5 @@
-"""GeoJSON of the network, of routes and of link flows, and the country basemap.
+"""GeoJSON and GeoDataFrames of the network, of routes and of link flows, and the country
+basemap.
 
 Links are drawn as straight lines between their end nodes, except links that carry a WKT
 ``geometry`` (sea lanes from searoute), which are drawn along it. Coordinates are WGS84
@@ -223,6 +224,104 @@ def flows_geojson(network: Network, link_flows: pd.DataFrame, min_flow_t: float 
             "shadow_price": _number(row.get("shadow_price_usd_per_t")),
             "saturated": saturated, "closed": closed}))
     return collection(features)
+
+
+# -- GeoDataFrames ---------------------------------------------------------------------------
+
+#: Every geometry is WGS84 longitude and latitude.
+CRS = "EPSG:4326"
+
+
+def _geopandas() -> Any:
+    try:
+        import geopandas
+    except ImportError:
+        from corridor.errors import InvalidOptionError
+
+        raise InvalidOptionError("GeoDataFrames and GIS files need geopandas: "
+                                 "pip install 'corridor[geo]'") from None
+    return geopandas
+
+
+def _frame(table: pd.DataFrame, lines: list[list[list[float]]] | None = None,
+           points: tuple[list[float], list[float]] | None = None) -> Any:
+    """A GeoDataFrame of ``table`` with one line (coordinates) or point per row."""
+    gpd = _geopandas()
+    if lines is not None:
+        geometry = [shapely.LineString(line if len(line) > 1 else line * 2) for line in lines]
+    else:
+        assert points is not None
+        geometry = shapely.points(points[0], points[1])
+    return gpd.GeoDataFrame(table.reset_index(drop=True), geometry=geometry, crs=CRS)
+
+
+def nodes_frame(network: Network) -> Any:
+    """The nodes as a GeoDataFrame of Points (every column of ``node.csv``)."""
+    table = network.nodes.reset_index()
+    return _frame(table, points=(table["lon"].astype(float).tolist(),
+                                 table["lat"].astype(float).tolist()))
+
+
+def links_frame(network: Network) -> Any:
+    """The links as a GeoDataFrame of LineStrings: every column of ``link.csv`` (the WKT
+    ``geometry`` column becomes the geometry; other links run straight between their nodes)."""
+    table = network.links.drop(columns=["geometry"], errors="ignore").reset_index()
+    return _frame(table, lines=[link_coordinates(network, i) for i in network.links.index])
+
+
+def passages_frame(network: Network) -> Any:
+    """The named passages as Points: their ``lon``/``lat``, else the middle of their nodes or
+    of their links' ends; with the number of links and nodes that make each."""
+    index = network.passage_index()
+    table = network.passages.reset_index()
+    lons, lats = [], []
+    nodes, links = network.nodes, network.links
+    for passage, lon, lat in zip(table["passage_id"], table["lon"], table["lat"], strict=True):
+        if pd.notna(lon) and pd.notna(lat):
+            lons.append(float(lon))
+            lats.append(float(lat))
+            continue
+        places = list(nodes.index[index.node_rows[passage]])
+        for row in index.link_rows[passage]:
+            places += [links.iloc[row]["from_node_id"], links.iloc[row]["to_node_id"]]
+        lons.append(float(nodes.loc[places, "lon"].astype(float).mean()))
+        lats.append(float(nodes.loc[places, "lat"].astype(float).mean()))
+    table["links"] = [len(index.link_rows[p]) for p in table["passage_id"]]
+    table["nodes"] = [len(index.node_rows[p]) for p in table["passage_id"]]
+    return _frame(table.drop(columns=["lon", "lat"]), points=(lons, lats))
+
+
+def route_frame(network: Network, route: Any) -> Any:
+    """The legs of a :class:`~corridor.routing.Route` as a GeoDataFrame, in travel order: the
+    properties of :func:`route_geojson` (``seq``, ``rank``, the fields of each leg)."""
+    features = route_geojson(network, route)["features"]
+    table = pd.DataFrame([f["properties"] for f in features]).drop(columns=["feature"])
+    return _frame(table, lines=[f["geometry"]["coordinates"] for f in features])
+
+
+def flows_frame(network: Network, link_flows: pd.DataFrame) -> Any:
+    """Link flows (:attr:`~corridor.flow.FlowResult.link_flows`) as a GeoDataFrame of
+    LineStrings, one row per link of ``network`` that the table holds."""
+    table = link_flows[link_flows.index.isin(network.links.index)]
+    return _frame(table.rename_axis("link_id").reset_index(),
+                  lines=[link_coordinates(network, i) for i in table.index])
+
+
+def route_split_frame(network: Network, route_split: pd.DataFrame) -> Any:
+    """The routes of an assignment (:attr:`~corridor.flow.FlowResult.route_split`) as a
+    GeoDataFrame: one LineString per route along its links, in travel order."""
+    lines = []
+    for link_ids, nodes in zip(route_split["link_ids"], route_split["nodes"], strict=True):
+        path = [n for n in str(nodes).split(";") if n]
+        coords: list[list[float]] = []
+        for step, link_id in enumerate(str(link_ids).split(";")):
+            if not link_id:
+                continue
+            reverse = network.links.at[link_id, "from_node_id"] != path[step]
+            part = link_coordinates(network, link_id, reverse=reverse)
+            coords += part[1:] if coords else part
+        lines.append(_unwrap([tuple(c) for c in coords]) if coords else [[0.0, 0.0]])
+    return _frame(route_split, lines=lines)
 
 
 # -- basemap ---------------------------------------------------------------------------------

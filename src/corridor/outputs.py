@@ -107,6 +107,60 @@ def write_tables(folder: str | Path, tables: Mapping[str, pd.DataFrame],
     return written
 
 
+#: GIS formats :func:`write_layers` writes: name -> (file suffix, one file holds every layer)
+GIS_FORMATS = {"gpkg": (".gpkg", True), "geoparquet": (".parquet", False),
+               "geojson": (".geojson", False)}
+
+
+def write_layers(path: str | Path, layers: Mapping[str, object], fmt: str,
+                 inputs: Iterable[str | Path] = ()) -> list[Path]:
+    """Write GeoDataFrames as a GIS dataset; returns the files written.
+
+    ``gpkg`` writes one GeoPackage with a layer per frame (``path`` is the file);
+    ``geoparquet`` and ``geojson`` write ``<layer>.parquet`` / ``<layer>.geojson`` into the
+    folder ``path``. Every file is checked before the first is written and written
+    atomically (a temporary file in the same folder, then renamed).
+    """
+    if fmt not in GIS_FORMATS:
+        raise OutputError(f"unknown GIS format {fmt!r}; choose one of {', '.join(GIS_FORMATS)}")
+    suffix, single = GIS_FORMATS[fmt]
+    inputs = list(inputs)
+    if single:
+        targets = {name: check_file(path, inputs) for name in layers}
+    else:
+        folder = check_folder(path, [name + suffix for name in layers], inputs)
+        targets = {name: folder / (name + suffix) for name in layers}
+    written: list[Path] = []
+    first = next(iter(targets.values()), None)
+    if first is None:
+        return written
+    _make_folder(first.parent)
+    handle, temporary = tempfile.mkstemp(dir=first.parent, prefix=".corridor-",
+                                         suffix=suffix)
+    os.close(handle)
+    os.unlink(temporary)
+    try:
+        for name, frame in layers.items():
+            target = targets[name]
+            if fmt == "gpkg":
+                frame.to_file(temporary, layer=name, driver="GPKG", engine="pyogrio")
+                continue
+            if fmt == "geoparquet":
+                frame.to_parquet(temporary)
+            else:
+                with open(temporary, "w", encoding="utf-8") as out:
+                    out.write(frame.to_json(drop_id=True))
+            os.replace(temporary, target)
+            written.append(target)
+        if fmt == "gpkg":
+            os.replace(temporary, first)
+            written.append(first)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return written
+
+
 def _check_not_input(given: Path, target: Path, inputs: Iterable[str | Path]) -> None:
     for item in inputs:
         source = Path(os.path.realpath(Path(item).expanduser()))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -96,6 +97,14 @@ class Route:
     def to_dict(self) -> dict:
         """Plain data for JSON: the same fields as the table."""
         return asdict(self)
+
+    def to_geodataframe(self, network: Network) -> Any:
+        """The legs as a GeoDataFrame of LineStrings (WGS84) in travel order; ``network`` is
+        the network the route was found on. Needs geopandas (``pip install 'corridor[geo]'``).
+        """
+        from corridor.geometry import route_frame
+
+        return route_frame(network, self)
 
     def legs_frame(self) -> pd.DataFrame:
         """The legs as a DataFrame, one row per link."""

@@ -11,6 +11,7 @@ from corridor.cli import flows as _flows  # noqa: F401
 from corridor.cli import risk as _risk  # noqa: F401
 from corridor.cli import calibration as _calibration  # noqa: F401
 from corridor.cli import report as _report  # noqa: F401
+from corridor.cli import export as _export  # noqa: F401
 from corridor.cli.common import app
 
 __all__ = ["app"]

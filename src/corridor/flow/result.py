@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,6 +126,20 @@ class FlowResult:
         if self.periods is not None:
             chosen["periods.csv"] = self.periods
         return chosen
+
+    def to_geodataframe(self, layer: str = "links") -> Any:
+        """A GeoDataFrame (WGS84) of the result: ``links`` (every link with its flow,
+        utilisation and shadow price, as LineStrings) or ``routes`` (the route split, one
+        LineString per route). Needs geopandas (``pip install 'corridor[geo]'``)."""
+        from corridor.geometry import flows_frame, route_split_frame
+
+        if self.network is None:
+            raise ValueError("the result does not hold the network it was computed on")
+        if layer == "links":
+            return flows_frame(self.network, self.link_flows)
+        if layer == "routes":
+            return route_split_frame(self.network, self.route_split)
+        raise ValueError(f"layer must be 'links' or 'routes', not {layer!r}")
 
     def to_csv(self, folder: str | Path, inputs: Iterable[str | Path] = ()) -> list[Path]:
         """Write :meth:`csv_tables` into ``folder``; returns the paths written.
