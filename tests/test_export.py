@@ -94,7 +94,7 @@ def test_export_writes_one_file_per_layer(tmp_path: Path, fmt: str, suffix: str)
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["out.shp"], "--format gpkg, geoparquet or geojson"),
+    [(["out.shp"], "--format gpkg, geoparquet, geojson or gmns"),
      (["out.gpkg", "--format", "kml"], "Unknown format 'kml'"),
      (["out.gpkg", "--route", "Alpha-Zulu"], "ORIGIN:DESTINATION"),
      (["out.gpkg", "--route", "Alpha:Zuul"], "Zulu"),

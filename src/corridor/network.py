@@ -24,6 +24,7 @@ from scipy.sparse.csgraph import connected_components
 from corridor import limits
 from corridor.cost import COST_FILES, MODES, CostModel, load_cost_model
 from corridor.errors import CorridorWarning, DataError, UnknownPlaceError
+from corridor.gmns import field_of, is_gmns, translate_gmns
 from corridor.passages import PassageIndex, empty_passages, index_passages, read_passages
 from corridor.tables import (
     PROVENANCE_COLUMNS,
@@ -44,7 +45,7 @@ NETWORK_FILES = ("node.csv", "link.csv", "sources.csv", "terminals.csv", "contra
 NODE_KINDS = (
     "city", "seaport", "lake_port", "river_port", "border_crossing", "rail_terminal",
     "rail_junction", "dry_port", "oil_field", "gas_field", "pipeline_terminal",
-    "pumping_station",
+    "pumping_station", "junction",
 )
 LINK_STATUS = ("operating", "planned", "under_construction")
 #: Sea areas: every two ports of one area are joined by a sea link (scripts/build_sea_legs.py).
@@ -266,6 +267,8 @@ def load_network(path: str | Path | None = None, costs: str | Path | None = None
     'almaty'
     """
     folder = Path(path) if path is not None else _default_data() / "network"
+    if is_gmns(folder):
+        return _load_gmns(folder, costs)
     nodes, links, sources, notes = _read_network(folder)
     terminals = _read_terminals(folder / "terminals.csv", nodes)
     contracts = _read_contracts(folder / "contracts.csv", nodes, links)
@@ -291,6 +294,29 @@ def load_network(path: str | Path | None = None, costs: str | Path | None = None
     return Network(nodes=nodes, links=links, sources=all_sources, costs=cost_model,
                    path=folder, warnings=notes, terminals=terminals, contracts=contracts,
                    storage=storage, place_names=places, passages=passages)
+
+
+def _load_gmns(folder: Path, costs: str | Path | None) -> Network:
+    """Read a GMNS folder (:mod:`corridor.gmns`): translated into Corridor's layout and read
+    with the same checks; a fault names the GMNS file, row and field."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="corridor-gmns-") as tmp:
+        notes = translate_gmns(folder, Path(tmp))
+        try:
+            network = load_network(tmp, costs)
+        except DataError as exc:
+            if exc.file is None or not str(exc.file).startswith(tmp):
+                raise
+            name = Path(exc.file).name
+            raise DataError(exc.reason, file=str(folder / name), row=exc.row,
+                            field=field_of(name, exc.field)) from None
+    network.path = folder
+    for note in notes:
+        warnings.warn(f"{folder}/{note}", CorridorWarning, stacklevel=3)
+    network.warnings = [w.replace(tmp, str(folder)) for w in network.warnings] + [
+        f"{folder}/{note}" for note in notes]
+    return network
 
 
 def _check_manifest(folder: Path) -> None:

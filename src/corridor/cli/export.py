@@ -1,4 +1,5 @@
-"""Command: ``export`` (the network, flows and routes as GeoPackage, GeoParquet or GeoJSON)."""
+"""Command: ``export`` (the network, flows and routes as GeoPackage, GeoParquet or GeoJSON;
+the network as GMNS)."""
 
 from __future__ import annotations
 
@@ -21,18 +22,20 @@ from corridor.cli.common import (
 from corridor.errors import InvalidOptionError
 from corridor.outputs import GIS_FORMATS
 
+FORMATS = (*GIS_FORMATS, "gmns")
+
 
 def _format(path: Path, fmt: str | None) -> str:
     """The format asked for, else the one the file name's suffix names."""
     if fmt is not None:
-        if fmt not in GIS_FORMATS:
+        if fmt not in FORMATS:
             raise InvalidOptionError(f"Unknown format {fmt!r}; choose one of "
-                                     f"{', '.join(GIS_FORMATS)}.")
+                                     f"{', '.join(FORMATS)}.")
         return fmt
     if path.suffix.lower() == ".gpkg":
         return "gpkg"
     raise InvalidOptionError(f"Say which format to write into {path}: --format gpkg, "
-                             "geoparquet or geojson (a name ending in .gpkg means gpkg).")
+                             "geoparquet, geojson or gmns (a name ending in .gpkg means gpkg).")
 
 
 def _route_pair(text: str) -> tuple[str, str]:
@@ -47,9 +50,11 @@ def _route_pair(text: str) -> tuple[str, str]:
 @handle_errors
 def export_command(
     path: Annotated[Path, typer.Argument(
-        help="A .gpkg file, or a folder for geoparquet and geojson (one file per layer).")],
+        help="A .gpkg file, or a folder for geoparquet and geojson (one file per layer) "
+             "and for gmns.")],
     fmt: Annotated[str | None, typer.Option(
-        "--format", "-f", help="gpkg, geoparquet or geojson (default: from the suffix).")
+        "--format", "-f", help="gpkg, geoparquet, geojson or gmns (the network as a GMNS "
+                               "folder; default: from the suffix).")
     ] = None,
     scenario: ScenarioOption = None,
     route: Annotated[list[str] | None, typer.Option(
@@ -67,13 +72,23 @@ def export_command(
     Examples:
       corridor export corridor.gpkg --scenario cpc-outage --route Almaty:Rotterdam
       corridor export out/ --format geoparquet
+      corridor export gmns/ --format gmns
     """
     from corridor.geometry import links_frame, nodes_frame, passages_frame
     from corridor.routing import route as find_route
 
     kind = _format(path, fmt)
     pairs = [_route_pair(text) for text in route or []]
+    if kind == "gmns" and (pairs or scenario is not None):
+        raise InvalidOptionError("--format gmns writes the network only; --route and "
+                                 "--scenario need a GIS format (gpkg, geoparquet, geojson).")
     net = open_network(network, costs)
+    if kind == "gmns":
+        from corridor.gmns import write_gmns
+
+        written = write_gmns(net, path)
+        console.print(f"wrote GMNS {', '.join(p.name for p in written)} to {path}")
+        return
     layers = {"nodes": nodes_frame(net), "links": links_frame(net)}
     if len(net.passages):
         layers["passages"] = passages_frame(net)
