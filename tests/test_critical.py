@@ -141,3 +141,12 @@ def test_cli_critical_compare_and_flows() -> None:
     dependency = runner.invoke(app, ["dependency", "--exporter", "KAZ", "--json", *args])
     assert dependency.exit_code == 0
     assert any(r["key"] == "RUS" for r in json.loads(dependency.stdout)["shares"])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_counts_every_re_solve(tiny, demand, workers: int) -> None:
+    seen: list[tuple[int, int]] = []
+    ranking = critical(tiny, demand, workers=workers,
+                       progress=lambda n, total: seen.append((n, total)))
+    assert sum(n for n, _ in seen) == ranking.attrs["solves"]
+    assert {total for _, total in seen} == {ranking.attrs["solves"]}

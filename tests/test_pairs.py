@@ -95,3 +95,13 @@ def test_command_line_ranks_pairs(tmp_path) -> None:  # noqa: ANN001
                                    str(TINY / "network"), "--costs", str(TINY / "costs"),
                                    "--demand", str(FLOWS / "demand.csv")])
     assert bad.exit_code == 2 and "by must be" in bad.output
+
+
+def test_pairs_progress_ends_at_the_re_solves_made(tiny: corridor.Network,
+                                                   demand: pd.DataFrame) -> None:
+    seen: list[tuple[int, int]] = []
+    ranking = critical_pairs(tiny, demand, top=3,
+                             progress=lambda n, total: seen.append((n, total)))
+    done = sum(n for n, _ in seen)
+    assert done == ranking.attrs["solved"]  # the single failures and the pairs
+    assert seen[-1][1] >= done  # the plan never falls below what is already done

@@ -16,6 +16,7 @@ what still moves. The re-solves share one LP (:class:`corridor.flow.FlowModel`):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
 import highspy
@@ -129,7 +130,8 @@ def _worker(arrays: dict[str, np.ndarray], measures: dict[str, np.ndarray],
 
 
 def run_closures(reopt: Reoptimiser, jobs: list[np.ndarray], method: str = "warm",
-                 workers: int = 1, deadline: float | None = None) -> list[dict[str, object]]:
+                 workers: int = 1, deadline: float | None = None,
+                 progress: Callable[[int], None] | None = None) -> list[dict[str, object]]:
     """Re-solve once per closure (a set of columns) and measure each optimum.
 
     Parameters
@@ -145,6 +147,8 @@ def run_closures(reopt: Reoptimiser, jobs: list[np.ndarray], method: str = "warm
     deadline
         A :func:`time.monotonic` instant by which every re-solve must end (one process only;
         worker processes are not interrupted).
+    progress
+        Called with the number of re-solves just finished (for a progress display).
 
     Returns
     -------
@@ -153,8 +157,13 @@ def run_closures(reopt: Reoptimiser, jobs: list[np.ndarray], method: str = "warm
     """
     if method not in METHODS:
         raise InvalidOptionError(f"method must be one of {', '.join(METHODS)}")
+    tick = progress or (lambda n: None)
     if workers <= 1 or method == "cold" or len(jobs) < 2:
-        return [reopt.measure(reopt.close(cols, method, deadline)) for cols in jobs]
+        results = []
+        for cols in jobs:
+            results.append(reopt.measure(reopt.close(cols, method, deadline)))
+            tick(1)
+        return results
     chunks = [list(range(i, len(jobs), workers)) for i in range(workers)]
     out: list[dict[str, object] | None] = [None] * len(jobs)
     with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -164,12 +173,14 @@ def run_closures(reopt: Reoptimiser, jobs: list[np.ndarray], method: str = "warm
         for chunk, future in zip([c for c in chunks if c], futures, strict=True):
             for i, result in zip(chunk, future.result(), strict=True):
                 out[i] = result
+            tick(len(chunk))
     return out  # type: ignore[return-value]
 
 
 def critical(network: Network, demand: pd.DataFrame, scenario: object = None,
              top: int | None = None, what: str = "link", method: str = "warm",
-             workers: int = 1, time_limit_s: float | None = None) -> pd.DataFrame:
+             workers: int = 1, time_limit_s: float | None = None,
+             progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Rank every link (or node) by the damage its loss does after a full re-solve.
 
     Parameters
@@ -191,6 +202,8 @@ def critical(network: Network, demand: pd.DataFrame, scenario: object = None,
         Worker processes for the re-solves.
     time_limit_s
         Wall-clock budget for the whole ranking (None: no limit).
+    progress
+        Called as re-solves finish with how many just finished and how many there are.
 
     Returns
     -------
@@ -233,7 +246,8 @@ def critical(network: Network, demand: pd.DataFrame, scenario: object = None,
     table = _candidates(network, forward, backward, what)
     used = table["flow_t_per_year"].to_numpy() > 0.5
     jobs = [model.link_columns(positions) for positions in table.loc[used, "_links"]]
-    results = run_closures(reopt, jobs, method, workers, deadline)
+    tick = None if progress is None else (lambda n: progress(n, len(jobs)))
+    results = run_closures(reopt, jobs, method, workers, deadline, tick)
     total_demand = float(model.od["t_per_year"].sum())
     stranded = np.zeros(len(table))
     lost = np.zeros(len(table))

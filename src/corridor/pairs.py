@@ -23,6 +23,7 @@ and their export value, and ``loss_usd`` as in :func:`corridor.critical.critical
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,8 @@ RANKINGS = ("damage", "interaction")
 
 def critical_pairs(network: Network, demand: pd.DataFrame, scenario: object = None,
                    top: int = 20, kinds: tuple[str, ...] = KINDS, by: str = "damage",
-                   workers: int = 1, time_limit_s: float | None = None) -> pd.DataFrame:
+                   workers: int = 1, time_limit_s: float | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
     """Rank pairs of simultaneous failures by the damage of a full re-solve.
 
     Parameters
@@ -58,6 +60,9 @@ def critical_pairs(network: Network, demand: pd.DataFrame, scenario: object = No
         elements' own: failures that are worse together than apart).
     workers
         Processes for the re-solves.
+    progress
+        Called as re-solves finish with how many just finished and how many are still
+        planned in all (the count falls as the bounds prune pairs).
     time_limit_s
         Wall-clock budget (None: no limit).
 
@@ -104,8 +109,14 @@ def critical_pairs(network: Network, demand: pd.DataFrame, scenario: object = No
 
     penalty = np.array([model.col_cost[g.strand_cols].max() if len(g.strand_cols) else 0.0
                         for g in model.groups])
+    planned = {"total": len(cols)}
+
+    def tick(n: int) -> None:
+        if progress is not None:
+            progress(n, planned["total"])
+
     singles = [_with_penalty(r, penalty) for r in run_closures(reopt, cols, "warm", workers,
-                                                                deadline)]
+                                                                deadline, tick)]
     alone = np.array([damage(r) for r in singles])
     # upper bound of a pair: every baseline route touching either element stranded
     weighted = touch * weight[:, None]
@@ -128,9 +139,11 @@ def critical_pairs(network: Network, demand: pd.DataFrame, scenario: object = No
         if bound[order[position]] < threshold:
             break
         chunk = [i for i in order[position:position + batch] if bound[i] >= threshold]
+        planned["total"] = (len(cols) + len(solved_rows)
+                            + int((bound[order[position:]] >= threshold).sum()))
         position += batch
         jobs = [np.union1d(cols[first[i]], cols[second[i]]) for i in chunk]
-        for i, result in zip(chunk, run_closures(reopt, jobs, "warm", workers, deadline),
+        for i, result in zip(chunk, run_closures(reopt, jobs, "warm", workers, deadline, tick),
                              strict=True):
             result = _with_penalty(result, penalty)
             value = damage(result)

@@ -804,9 +804,15 @@ def write_report(network: Network, scenario: Any = None, compare: Any = None,
 
     Examples
     --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from corridor import load_network
     >>> net = load_network()
-    >>> write_report(net, "cpc-outage", "baseline", "out/cpc-outage.html").headline[0]
+    >>> out = Path(tempfile.mkdtemp()) / "cpc-outage.html"
+    >>> write_report(net, "cpc-outage", "baseline", out).headline[0]
     'cpc-outage: ...'
+    >>> out.stat().st_size > 100_000  # one self-contained file
+    True
     """
     chosen, other = _load_scenario(scenario), _load_scenario(compare)
     protected = list(network.input_files()) + list(inputs)

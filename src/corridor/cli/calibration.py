@@ -58,6 +58,8 @@ def calibration_command(
     Prints each observation (observed, modelled, error) and, per kind, the count, the WAPE,
     the mean bias and the share within ±15 % and ±30 % (shares: within ±5 points).
     Observations marked "fit" share a publication with an input of the model.
+
+    Example: corridor calibration --csv out/calibration/
     """
     from corridor.calibration import CSV_FILES, calibrate
     from corridor.observed import load_observations

@@ -6,6 +6,7 @@ with markup and emoji codes off, and styled words are passed as styles, not tags
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -13,7 +14,7 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ app = typer.Typer(
     name="corridor",
     help="Route, stress-test and diversify Eurasia's trade corridors through Central Asia.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
 console = Console(width=None if sys.stdout.isatty() else 120, markup=False, emoji=False,
@@ -58,8 +59,21 @@ class _StderrHandler(logging.StreamHandler):
 QUIET = {"on": False}
 
 
+def _defaults(command: Any, paths: dict[str, str]) -> dict[str, Any]:
+    """A ``default_map`` giving ``paths`` to every command (groups nest)."""
+    out: dict[str, Any] = {}
+    for name, sub in getattr(command, "commands", {}).items():
+        out[name] = _defaults(sub, paths) if hasattr(sub, "commands") else dict(paths)
+    return out
+
+
 @app.callback()
 def _options(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option(
+        "--config", envvar="CORRIDOR_CONFIG",
+        help="TOML file with default network, costs and demand paths (default: "
+             "./corridor.toml, else ~/.config/corridor/config.toml).")] = None,
     version: Annotated[bool, typer.Option(
         "--version", callback=_show_version, is_eager=True,
         help="Print the version and exit.")] = False,
@@ -77,11 +91,42 @@ def _options(
     logger = logging.getLogger("corridor")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.ERROR if quiet else level)
+    from corridor.cli.config import config_path, read_config
+
+    try:
+        path = config_path(config)
+        paths = read_config(path) if path is not None else {}
+    except CorridorError as exc:
+        error(str(exc))
+        raise typer.Exit(EXIT_USER_ERROR) from None
+    if paths:
+        logger.info("data paths from %s: %s", path, paths)
+        ctx.default_map = _defaults(ctx.command, paths)
 err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
 
 EXIT_USER_ERROR = 2
 EXIT_NO_ROUTE = 3
 EXIT_INTERRUPTED = 130
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, total: int | None = None,
+                 shown: bool = True) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar on stderr while the block runs (only on a terminal, and gone after);
+    yields ``advance(n, total=None)``, which also updates the total when it is given."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    visible = shown and sys.stderr.isatty()
+    with Progress(label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, disable=not visible, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+
+        def advance(n: int, new_total: int | None = None) -> None:
+            if new_total is not None:
+                bar.update(task, total=new_total)
+            bar.advance(task, n)
+
+        yield advance
 
 
 def handle_errors(command: Callable) -> Callable:

@@ -65,9 +65,10 @@ def export_command(
     costs: CostsOption = None,
     demand: DemandOption = None,
 ) -> None:
-    """Write the network (nodes, links, passages) for GIS; with --scenario also the year's
-    flows on every link and the routes of the assignment, with --route the best route
-    between two places.
+    """Write the network, flows and routes for GIS (GeoPackage, GeoParquet, GeoJSON) or GMNS.
+
+    The network's nodes, links and passages; with --scenario also the year's flows on every
+    link and the routes of the assignment; with --route the best route between two places.
 
     Examples:
       corridor export corridor.gpkg --scenario cpc-outage --route Almaty:Rotterdam

@@ -24,6 +24,7 @@ from corridor.cli.common import (
     handle_errors,
     open_inputs,
     print_json,
+    progress_bar,
     run_inputs,
     split_list,
     styled,
@@ -182,7 +183,10 @@ def flows_command(
 @scenario_app.command("list")
 @handle_errors
 def scenario_list(as_json: JsonOption = False) -> None:
-    """List the built-in scenarios."""
+    """List the built-in scenarios.
+
+    Example: corridor scenario list
+    """
     from corridor.scenario import list_scenarios
 
     scenarios = list_scenarios()
@@ -204,7 +208,10 @@ def scenario_show(
     name: Annotated[str, typer.Argument(help="Scenario name or TOML file.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Show a scenario's changes with their assumptions and sources."""
+    """Show a scenario's changes with their assumptions and sources.
+
+    Example: corridor scenario show cpc-outage
+    """
     from corridor.scenario import load_scenario
 
     scenario = load_scenario(name)
@@ -238,7 +245,10 @@ def scenario_run(
     costs: CostsOption = None,
     demand: DemandOption = None,
 ) -> None:
-    """Assign the demand under a scenario."""
+    """Assign the demand under a scenario.
+
+    Example: corridor scenario run bypass-russia
+    """
     _run(name, network, costs, demand, as_json, csv)
 
 
@@ -253,7 +263,10 @@ def compare_command(
     costs: CostsOption = None,
     demand: DemandOption = None,
 ) -> None:
-    """What changes between two scenarios: cost, days, CO2, stranded, corridors, HHI."""
+    """What changes between two scenarios: cost, days, CO2, stranded, corridors, HHI.
+
+    Example: corridor compare baseline cpc-outage
+    """
     from corridor.metrics import COMPARE_CSV_FILES, compare
 
     run = _Run(network, costs, demand, (base, other), csv, COMPARE_CSV_FILES)
@@ -305,8 +318,9 @@ def _pairs(scenario: str | None, top: int, workers: int, by: str, kinds: str | N
 
     chosen = tuple(split_list(kinds)) if kinds else KINDS
     run = _Run(network, costs, demand, (scenario,), csv, ("critical_pairs.csv",))
-    ranking = critical_pairs(run.net, run.demand, run.scenarios[0], top=top, kinds=chosen,
-                             by=by, workers=workers)
+    with progress_bar("re-solves", shown=not as_json) as advance:
+        ranking = critical_pairs(run.net, run.demand, run.scenarios[0], top=top,
+                                 kinds=chosen, by=by, workers=workers, progress=advance)
     run.write_csv({"critical_pairs.csv": ranking})
     if as_json:
         print_json({"k": 2, "by": by, **ranking.attrs,
@@ -366,8 +380,10 @@ def critical_command(
         _pairs(scenario, top, workers, by, kinds, as_json, csv, network, costs, demand)
         return
     run = _Run(network, costs, demand, (scenario,), csv, ("critical.csv",))
-    ranking = critical(run.net, run.demand, run.scenarios[0], top=top,
-                       what="node" if nodes else "link", workers=workers)
+    with progress_bar("re-solves", shown=not as_json) as advance:
+        ranking = critical(run.net, run.demand, run.scenarios[0], top=top,
+                           what="node" if nodes else "link", workers=workers,
+                           progress=advance)
     run.write_csv({"critical.csv": ranking})
     if as_json:
         print_json({"what": "node" if nodes else "link", "solves": ranking.attrs["solves"],
@@ -406,7 +422,10 @@ def dependency_command(
     costs: CostsOption = None,
     demand: DemandOption = None,
 ) -> None:
-    """Shares and HHI of each exporter's tonnes by transit country, corridor, mode, partner."""
+    """Shares and HHI of each exporter's tonnes by transit, corridor, mode, partner, chokepoint.
+
+    Example: corridor dependency --exporter KAZ --scenario bypass-russia
+    """
     from corridor.metrics import dependency
 
     run = _Run(network, costs, demand, (scenario,))
@@ -442,7 +461,10 @@ def exposure_command(
     costs: CostsOption = None,
     demand: DemandOption = None,
 ) -> None:
-    """For each exporter and transit country: stranded tonnes and added cost if it closes."""
+    """For each exporter and transit country: stranded tonnes and added cost if it closes.
+
+    Example: corridor exposure --exporter KAZ
+    """
     from corridor.metrics import exposure
 
     run = _Run(network, costs, demand, (scenario,))

@@ -102,6 +102,8 @@ def demo_command(
 
     Writes one report per scenario (each compared with the baseline) into the output folder
     and prints a short summary.
+
+    Example: corridor demo -o out/
     """
     from corridor.outputs import check_folder
     from corridor.report import write_report
@@ -139,7 +141,10 @@ def serve_command(
     scenarios: Annotated[Path | None, typer.Option(
         "--scenarios", help="Folder of scenario TOML files (default: the built-ins).")] = None,
 ) -> None:
-    """Serve the JSON API and the interactive map at http://HOST:PORT/."""
+    """Serve the JSON API and the interactive map at http://HOST:PORT/.
+
+    Example: corridor serve --port 8080
+    """
     import os
 
     import uvicorn

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,10 +15,10 @@ from corridor.cli.common import (
     NetworkOption,
     app,
     console,
-    err_console,
     handle_errors,
     open_inputs,
     print_json,
+    progress_bar,
     run_inputs,
 )
 from corridor.errors import InvalidOptionError
@@ -68,8 +67,6 @@ def risk_command(
 
     Example: corridor risk cpc-record --draws 2000 --seed 7 --out draws.parquet
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     from corridor.outputs import check_file
     from corridor.risk import load_risk, run_risk, write_draws
 
@@ -81,13 +78,9 @@ def risk_command(
             raise InvalidOptionError("--out must end in .parquet or .csv")
         check_file(out, inputs)
     total = draws if draws is not None else risk.draws
-    shown = sys.stderr.isatty() and not as_json
-    with Progress("draws", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, disable=not shown, transient=True) as bar:
-        task = bar.add_task("draws", total=total)
+    with progress_bar("draws", total, shown=not as_json) as advance:
         result = run_risk(net, table, risk, draws=total, seed=seed, workers=workers,
-                          progress=lambda n: bar.advance(task, n), engine=engine,
-                          address=address)
+                          progress=advance, engine=engine, address=address)
     if out is not None:
         write_draws(result, out, inputs)
     if as_json:

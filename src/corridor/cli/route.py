@@ -86,7 +86,10 @@ def route_command(
     network: NetworkOption = None,
     costs: CostsOption = None,
 ) -> None:
-    """Best route and ranked alternatives between two places."""
+    """Best route and ranked alternatives between two places.
+
+    Example: corridor route Almaty Rotterdam --avoid RUS --alternatives 3
+    """
     net = open_network(network, costs)
     results = route(net, origin, destination, commodity=commodity, optimize=optimize,
                     avoid=split_list(avoid), avoid_modes=split_list(avoid_mode), via=via,
@@ -110,8 +113,12 @@ def passages_command(
     network: NetworkOption = None,
     costs: CostsOption = None,
 ) -> None:
-    """List the named passages (straits, canals, Caspian crossings, border posts, gauge-change
-    stations) that routes report and --avoid-passage takes."""
+    """List the straits, Caspian crossings, border posts and gauge changes routes can avoid.
+
+    Routes and flows report the passages they use; --avoid-passage takes their ids.
+
+    Example: corridor passages --kind strait
+    """
     from corridor.passages import PASSAGE_KINDS
 
     net = open_network(network, costs)
@@ -143,7 +150,10 @@ def places_command(
     network: NetworkOption = None,
     costs: CostsOption = None,
 ) -> None:
-    """List the places of the network (or those matching QUERY)."""
+    """List the places of the network (or those matching QUERY).
+
+    Example: corridor places актау
+    """
     from corridor.network import normalise_name
 
     net = open_network(network, costs)
@@ -172,7 +182,10 @@ def validate_command(
     network: Annotated[Path | None, typer.Argument(help="Network folder to check.")] = None,
     costs: CostsOption = None,
 ) -> None:
-    """Check a network folder; print what is wrong (file, row, field) or a summary."""
+    """Check a network folder; print what is wrong (file, row, field) or a summary.
+
+    Example: corridor validate my-network/
+    """
     net = open_network(network, costs, show_warnings=False)
     counts = net.links["mode"].value_counts().to_dict()
     console.print(f"ok: {len(net.nodes)} nodes, {len(net.links)} links "
@@ -189,7 +202,10 @@ def sources_command(
     network: NetworkOption = None,
     costs: CostsOption = None,
 ) -> None:
-    """List the publications every figure of the data comes from."""
+    """List the publications every figure of the data comes from.
+
+    Example: corridor sources --json
+    """
     net = open_network(network, costs)
     table = net.sources.reset_index()
     if as_json:

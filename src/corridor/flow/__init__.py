@@ -68,10 +68,12 @@ def assign(network: Network, demand: pd.DataFrame, scenario: object = None,
 
     Examples
     --------
+    >>> from corridor import load_network
+    >>> from corridor.demand import load_demand
     >>> net = load_network()
-    >>> result = assign(net, load_demand(network=net), "cpc-outage")
-    >>> result.totals["stranded_t"] > 0
-    True
+    >>> outage = assign(net, load_demand(network=net), "cpc-outage")
+    >>> round(outage.totals["stranded_t"] / 1e6)  # Mt of crude with no outlet in a year
+    46
     """
     if formulation not in FORMULATIONS:
         raise InvalidOptionError(f"formulation must be one of {', '.join(FORMULATIONS)}")
