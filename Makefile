@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 OUT ?= out
 
-.PHONY: demo test install install-test web-assets browser bench
+.PHONY: demo test install install-test web-assets browser bench docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ demo: install
 test: install-test web-assets browser
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/pytest -n 2 tests
+
+# the documentation site with the API reference from the docstrings, built offline into site/
+docs: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[docs]'
+	$(BIN)/mkdocs build --strict
 
 bench: install-test
 	$(BIN)/python bench/bench_route.py

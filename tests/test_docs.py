@@ -6,6 +6,8 @@ import doctest
 import importlib
 import pkgutil
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,17 @@ def test_citation_and_changelog_match_the_version() -> None:
     assert re.search(r"^cff-version: 1\.2\.0$", citation, re.M)
     changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     assert f"## [{corridor.__version__}]" in changelog and "## [Unreleased]" in changelog
+
+
+def test_the_documentation_site_builds_offline(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir",
+                           str(tmp_path / "site")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    api = (tmp_path / "site" / "api" / "index.html").read_text(encoding="utf-8")
+    for name in ("load_network", "avoid_passages", "to_geodataframe", "critical_pairs",
+                 "write_gmns"):
+        assert name in api, name
+    for page in (tmp_path / "site").rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r'<(script|link)[^>]+(src|href)="https?://', text), page
