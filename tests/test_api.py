@@ -424,7 +424,7 @@ def test_internal_faults_are_not_echoed(tiny: corridor.Network,
 
 def test_a_full_queue_answers_503_and_a_greedy_client_429(
         tiny: corridor.Network, monkeypatch: pytest.MonkeyPatch) -> None:
-    import corridor.service as service
+    import corridor.service.middleware as service
 
     demand = load_demand(FLOWS / "demand.csv", network=tiny)
     monkeypatch.setitem(service.MAX_WAITING, "heavy", 0)  # nobody may wait: always full
@@ -447,7 +447,7 @@ def test_concurrent_expensive_requests_of_one_client_are_bounded(
     import time
 
     import corridor.flow
-    import corridor.service as service
+    import corridor.service.middleware as service
 
     real = corridor.flow.assign
 

@@ -14,12 +14,15 @@ they start a long solve, so a bad target fails in a second, not after the work. 
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from corridor.errors import OutputError
@@ -79,6 +82,22 @@ def check_folder(folder: str | Path, names: Iterable[str],
     for name in names:
         check_file(target / name, inputs)
     return target
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON data: NaN and infinities become null, numpy scalars Python numbers, tuples
+    lists, dictionary keys strings (the one cleaner every JSON output goes through)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
 
 
 def write_text(path: str | Path, text: str, inputs: Iterable[str | Path] = ()) -> Path:

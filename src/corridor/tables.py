@@ -53,6 +53,12 @@ def iso3_list(value: object) -> str | None:
     return f"unknown ISO 3166 alpha-3 code(s) {', '.join(bad)}" if bad else None
 
 
+def split_list(text: str | None, separator: str = ",") -> list[str]:
+    """``"RUS, IRN"`` → ``["RUS", "IRN"]``: the items of a list typed by a user or held in a
+    cell (``separator`` ``;``), stripped, empty ones dropped."""
+    return [item.strip() for item in str(text or "").split(separator) if item.strip()]
+
+
 def _convert(value: str, column: Column) -> object:
     if column.kind == "float":
         number = float(value)

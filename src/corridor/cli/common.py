@@ -10,7 +10,6 @@ import contextlib
 import functools
 import json
 import logging
-import math
 import os
 import sys
 import warnings
@@ -23,6 +22,7 @@ from rich.console import Console
 from rich.text import Text
 
 from corridor.errors import CorridorError, CorridorWarning
+from corridor.outputs import jsonable
 
 app = typer.Typer(
     name="corridor",
@@ -181,24 +181,9 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*parts)
 
 
-def split_list(text: str | None) -> list[str]:
-    """``"RUS, IRN"`` → ``["RUS", "IRN"]``."""
-    return [item.strip() for item in (text or "").split(",") if item.strip()]
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout (NaN becomes null)."""
-    sys.stdout.write(json.dumps(_clean(data), ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def run_inputs(network: Any, demand: Path | None = None,

@@ -26,10 +26,10 @@ from corridor.cli.common import (
     print_json,
     progress_bar,
     run_inputs,
-    split_list,
     styled,
 )
 from corridor.outputs import check_folder, write_tables
+from corridor.tables import split_list
 
 scenario_app = typer.Typer(help="List, show and run what-if scenarios.", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario")

@@ -18,10 +18,10 @@ from corridor.cli.common import (
     handle_errors,
     open_network,
     print_json,
-    split_list,
     warn,
 )
 from corridor.routing import MAX_SHARED, Route, route
+from corridor.tables import split_list
 
 
 def route_table(result: Route, passages: list[str] | None = None) -> Table:

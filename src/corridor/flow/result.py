@@ -15,7 +15,7 @@ from corridor.demand import OD_KEYS
 from corridor.flow.model import MT, TIE_BREAK_USD_PER_T, FlowModel, _Group
 from corridor.graph import LINK
 from corridor.network import Network
-from corridor.outputs import write_tables
+from corridor.outputs import jsonable, write_tables
 
 SATURATED_UTILISATION = 0.999
 #: The files :meth:`FlowResult.to_csv` writes.
@@ -111,7 +111,7 @@ class FlowResult:
 
     def to_json(self) -> str:
         """The result as a JSON document (NaN becomes null)."""
-        return json.dumps(_json_clean(self.to_dict()), ensure_ascii=False, indent=2, default=str)
+        return json.dumps(jsonable(self.to_dict()), ensure_ascii=False, indent=2, default=str)
 
     def csv_tables(self) -> dict[str, pd.DataFrame]:
         """The tables to export, by file name (the names are :data:`CSV_FILES`, and
@@ -149,18 +149,6 @@ class FlowResult:
         """
         protected = list(inputs) + (self.network.input_files() if self.network else [])
         return write_tables(folder, self.csv_tables(), protected)
-
-
-def _json_clean(value: object) -> object:
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_clean(value.item())
-    return value
 
 
 # -- reading the solution ------------------------------------------------------------------------
