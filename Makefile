@@ -31,6 +31,7 @@ demo: install
 
 test: install-test web-assets browser
 	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/lint-imports
 	$(BIN)/pytest -n 2 tests
 
 # the documentation site with the API reference from the docstrings, built offline into site/

@@ -272,6 +272,20 @@ def test_posted_event_answers_period_by_period(client: TestClient) -> None:
     assert client.get("/api/flows").json()["periods"] is None
 
 
+def test_the_posted_body_is_documented_by_the_scenario_schema(client: TestClient) -> None:
+    from corridor.scenario_schema import ACTIONS, TOP_KEYS
+
+    document = client.get("/openapi.json").json()
+    body = document["paths"]["/api/scenarios/run"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/ScenarioSchema")
+    schemas = document["components"]["schemas"]
+    assert set(schemas["ScenarioSchema"]["properties"]) == set(TOP_KEYS)
+    assert schemas["ScenarioSchema"]["additionalProperties"] is False
+    for model in ACTIONS.values():
+        assert model.__name__ in schemas
+    assert "passage" in schemas["Close"]["properties"]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "kind", "text"),
     [
@@ -282,11 +296,11 @@ def test_posted_event_answers_period_by_period(client: TestClient) -> None:
         ({"clsoe": [{"link": "ob", "assumption": "x"}]}, 422, "data_error", "did you mean 'close'"),
         ({"close": [{"link": "ob", "assumption": "x", "nested": {"a": 1}}]}, 422, "data_error",
          "nested"),
-        ({"close": "ob"}, 422, "invalid_request", "close"),
+        ({"close": "ob"}, 422, "data_error", "must be an array of tables"),
         ({"multiply_cost": [{"corridor": "North", "factor": -1, "assumption": "x"}]}, 422,
          "data_error", "factor"),
         ({"inherits": "/etc/passwd"}, 404, "not_found", "Unknown scenario"),
-        ({"title": 5}, 422, "invalid_request", "title"),
+        ({"title": 5}, 422, "data_error", "must be a text string"),
     ],
 )
 def test_run_posted_scenario_mistakes(client: TestClient, body: dict, status: int, kind: str,

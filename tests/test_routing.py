@@ -246,3 +246,25 @@ def test_a_crossing_with_its_own_time_replaces_the_average(net: corridor.Network
     average_only = dataclasses.replace(net, links=links.assign(border_days=float("nan")))
     plain = corridor.route(average_only, "alashankou", "dostyk", commodity="container")[0]
     assert plain.days == pytest.approx(standard.days - own + average)
+
+
+def test_route_options_are_one_checked_object(tiny: corridor.Network) -> None:
+    options = corridor.RouteOptions(avoid=["rus", " RUS", ""], avoid_passages=["Narrows"],
+                                    alternatives=2)
+    assert options.avoid == ("RUS",) and options.avoid_passages == ("narrows",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        options.commodity = "grain"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        corridor.RouteOptions("grain")  # type: ignore[misc]  (keyword-only)
+    with pytest.raises(InvalidOptionError, match="between 1 and 20"):
+        corridor.RouteOptions(alternatives=0)
+    by_object = corridor.route(tiny, "Alpha", "Zulu", options)
+    by_fields = corridor.route(tiny, "Alpha", "Zulu", avoid=["RUS"],
+                               avoid_passages=["narrows"], alternatives=2)
+    assert [r.link_ids for r in by_object] == [r.link_ids for r in by_fields]
+    # fields given one by one replace those of the object
+    assert all("RUS" not in r.countries for r in by_object)
+    replaced = corridor.route(tiny, "Alpha", "Zulu", options, avoid=[])
+    assert any("RUS" in r.countries for r in replaced)
+    with pytest.raises(InvalidOptionError, match="Unknown route option.*avoid_country"):
+        corridor.route(tiny, "Alpha", "Zulu", avoid_country=["RUS"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -290,3 +291,17 @@ def test_cli_list_show_run(tmp_path: Path) -> None:
 def test_a_name_the_file_system_refuses_is_a_data_error() -> None:
     with pytest.raises(DataError, match="not a usable scenario name"):
         parse_scenario({"inherits": "a" * 5000})
+
+
+def test_one_schema_holds_every_shipped_scenario_and_its_keys() -> None:
+    from corridor.scenario import ACTION_KINDS, scenario_folder
+    from corridor.scenario_schema import ACTIONS, ScenarioSchema, keys, validate
+
+    assert tuple(ACTIONS) == ACTION_KINDS
+    for path in sorted(scenario_folder().glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        assert isinstance(validate(data, str(path)), ScenarioSchema)
+    # the link fields an added link may set are link.csv's columns
+    from corridor.network import LINK_COLUMNS
+
+    assert set(keys("add_link")) == {c.name for c in LINK_COLUMNS} | {"investment_usd"}

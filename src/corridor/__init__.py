@@ -8,7 +8,7 @@ from corridor.errors import (
     UnknownPlaceError,
 )
 from corridor.network import Network, load_network
-from corridor.routing import Route, Router, route
+from corridor.routing import Route, RouteOptions, Router, route
 
 __all__ = [
     "CorridorError",
@@ -17,6 +17,7 @@ __all__ = [
     "Network",
     "NoRouteError",
     "Route",
+    "RouteOptions",
     "Router",
     "UnknownPlaceError",
     "load_network",

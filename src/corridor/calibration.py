@@ -35,6 +35,7 @@ from corridor.demand import OD_KEYS
 from corridor.errors import CorridorError
 from corridor.network import Network
 from corridor.observed import KINDS, RATE_PREFIX, TEU_UNITS, Observations, load_observations
+from corridor.tables import split_list
 
 #: How close counts as a match, per kind: a relative error for most, points for shares.
 SHARE_POINTS = 5.0
@@ -379,7 +380,7 @@ def _source_urls(network: Network, observed: Observations) -> dict[str, str]:
 
 
 def _ids(value: object) -> list[str]:
-    return [s.strip() for s in str(value or "").split(";") if s.strip()]
+    return split_list(str(value or ""), ";")
 
 
 def _missing(value: object) -> bool:

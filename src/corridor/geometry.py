@@ -17,14 +17,15 @@ import json
 import math
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import shapely
 from shapely import wkt
 from shapely.geometry import mapping, shape
 
-from corridor.network import Network
+if TYPE_CHECKING:
+    from corridor.network import Network
 
 BASEMAP_FILE = "countries-50m.json"
 #: Default extent of maps (lon_min, lat_min, lon_max, lat_max): Western Europe to Japan.

@@ -185,9 +185,11 @@ def country_at(lon: float, lat: float) -> str:
     return codes[min(range(len(codes)), key=distances.__getitem__)]
 
 
-def translate_gmns(folder: Path, target: Path) -> list[str]:
+def translate_gmns(folder: Path, target: Path, node_kinds: tuple[str, ...]) -> list[str]:
     """Write the GMNS network of ``folder`` into ``target`` in Corridor's layout; returns
     notes on what looks wrong but can be read (a length unit that does not fit).
+    ``node_kinds`` are the kinds Corridor knows (any other ``node_type`` becomes
+    ``junction``).
 
     Rows keep their order, so a fault found later in ``target`` is at the same row of the
     GMNS file (:func:`field_of` names its GMNS field).
@@ -204,10 +206,8 @@ def translate_gmns(folder: Path, target: Path) -> list[str]:
         columns={v: k for k, v in _NODE_MAP.items()})
     names = out_nodes.get("name", pd.Series("", index=out_nodes.index))
     out_nodes["name"] = names.where(names != "", out_nodes["node_id"])
-    from corridor.network import NODE_KINDS
-
     kind = out_nodes.get("kind", pd.Series("", index=out_nodes.index)).str.strip()
-    out_nodes["kind"] = kind.where(kind.isin(NODE_KINDS), "junction")
+    out_nodes["kind"] = kind.where(kind.isin(node_kinds), "junction")
     if "country" not in out_nodes or (out_nodes["country"] == "").any():
         derived = out_nodes.get("country", pd.Series("", index=out_nodes.index)) == ""
         codes = []

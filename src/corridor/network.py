@@ -302,7 +302,7 @@ def _load_gmns(folder: Path, costs: str | Path | None) -> Network:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="corridor-gmns-") as tmp:
-        notes = translate_gmns(folder, Path(tmp))
+        notes = translate_gmns(folder, Path(tmp), NODE_KINDS)
         try:
             network = load_network(tmp, costs)
         except DataError as exc:

@@ -16,7 +16,6 @@ routes and flows then report the passages they use, and the router can avoid the
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from corridor import limits
-from corridor.errors import DataError, InvalidOptionError
+from corridor.errors import DataError, InvalidOptionError, suggest
 from corridor.tables import (
     PROVENANCE_COLUMNS,
     Column,
@@ -33,6 +32,7 @@ from corridor.tables import (
     check_unique,
     one_of,
     read_table,
+    split_list,
 )
 
 PASSAGE_KINDS = ("strait", "canal", "sea_crossing", "border_post", "gauge_change")
@@ -103,7 +103,7 @@ def _gate_problem(text: str) -> str | None:
 
 
 def _ids(value: object) -> list[str]:
-    return [s.strip() for s in str(value or "").split(";") if s.strip()]
+    return split_list(str(value or ""), ";")
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,7 @@ class PassageIndex:
         wanted = tuple(dict.fromkeys(p.strip().lower() for p in passage_ids if p.strip()))
         for passage in wanted:
             if passage not in self.table.index:
-                close = difflib.get_close_matches(passage, self.ids, n=3, cutoff=0.5)
+                close = suggest(passage, self.ids, cutoff=0.5)
                 hint = (f" Did you mean {', '.join(close)}?" if close else
                         " See `corridor passages` for the list.")
                 raise InvalidOptionError(f"Unknown passage {passage!r}.{hint}")

@@ -58,13 +58,6 @@ SUMMARY_METRICS = (  # key, label, scale, unit, digits
 MOVED_TOTALS = ("cost_usd", "co2_t", "tonne_km", "avg_days")
 
 
-def _optional(name: str):
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
 # -- projection and map -----------------------------------------------------------------------
 
 
@@ -437,7 +430,8 @@ def new_bottlenecks(base: Any, other: Any, top: int = 3) -> list[str]:
 
 def _flow_sections(data: ReportData, result: Any, base: Any | None, network: Network,
                    critical_top: int, demand: pd.DataFrame, scenario: Any) -> None:
-    metrics = _optional("corridor.metrics")
+    from corridor import metrics
+
     totals = result.totals
     data.summary = _summary(totals, base.totals if base is not None else None)
     data.headline = headline(result, base)
@@ -476,66 +470,66 @@ def _flow_sections(data: ReportData, result: Any, base: Any | None, network: Net
         data.charts.append({"kind": "hbar", "id": "chart-utilisation",
                             **hbar_chart("Link utilisation, busiest links (% of capacity)",
                                          rows)})
-    if metrics is not None:
-        dep = metrics.dependency(result, network=result.network or network)
-        hhi = dep.hhi
-        titles = {"transit": "Transit dependency: each exporter's transit tonne-uses by country",
-                  "corridor": "Corridor dependency: each exporter's tonne-uses by corridor",
-                  "partner": "Partner dependency: each exporter's tonnes by destination "
-                             "country",
-                  "passage": "Chokepoint dependency: each exporter's tonne-uses by strait, "
-                             "canal, crossing and border post"}
-        for dimension, title in titles.items():
-            shares = dep.shares[dep.shares["dimension"] == dimension]
-            groups = []
-            for exporter, table in shares.groupby("exporter"):
-                row = hhi[(hhi["exporter"] == exporter) & (hhi["dimension"] == dimension)]
-                note = f"HHI {row['hhi'].iloc[0]:,.0f}" if len(row) else ""
-                groups.append({"label": exporter, "note": note, "parts": [
-                    (r.key, float(r.use_share_pct)) for r in table.itertuples()]})
-            if groups:
-                data.charts.append({"kind": "stacked", "id": f"chart-dependency-{dimension}",
-                                    **stacked_chart(f"{title} (HHI 0–10,000)", groups[:20])})
-        passages = dep.shares[dep.shares["dimension"] == "passage"]
-        if len(passages):
-            index = (result.network or network).passage_index()
-            chokepoints = (passages.assign(passage=passages["key"].map(index.name))
-                           .groupby("exporter", sort=True).head(6)
-                           [["exporter", "passage", "t_per_year", "share_pct"]])
-            data.tables.append(_table(
-                "Chokepoints: the share of each exporter's exported tonnes that passes each "
-                "strait, canal, Caspian crossing, border post or gauge change (largest six)",
-                chokepoints, {"t_per_year": ",.0f", "share_pct": ".1f"}))
-        if len(hhi):
-            wide = hhi.pivot_table(index="exporter", columns="dimension", values="hhi")
-            wide = wide.reset_index()
-            data.tables.append(_table("Dependency (HHI by dimension, 10,000 = one option only)",
-                                      wide, {c: ",.0f" for c in wide.columns}))
-            top = hhi[["exporter", "dimension", "top_key", "top_share_pct", "exported_t"]]
-            data.tables.append(_table("Largest share per exporter and dimension", top,
-                                      {"top_share_pct": ".1f", "exported_t": ",.0f"}))
-        if base is not None:
-            comparison = metrics.compare(base, result)
-            data.tables.insert(0, _table(f"Totals: {result.scenario} against {base.scenario}",
-                                         comparison.totals, {"base": ",.1f", "other": ",.1f",
-                                                             "change": "+,.1f",
-                                                             "change_pct": "+.1f"}))
-            corridors = comparison.corridors
-            if len(corridors):
-                rows = [{"label": r.corridor, "value": r.other_t / 1e6, "base": r.base_t / 1e6,
-                         "note": f"{r.change_t / 1e6:+.1f} Mt"} for r in corridors.itertuples()]
-                data.charts.append({"kind": "hbar", "id": "chart-corridors", **hbar_chart(
-                    "Tonnes by corridor (Mt/yr; grey = base)", rows[:15])})
-                data.tables.append(_table("Tonnes by corridor", corridors,
-                                          {c: ",.0f" for c in ("base_t", "other_t",
-                                                               "change_t")}))
-            if len(comparison.links):
-                data.tables.append(_table("Links whose flow changed most", comparison.links,
-                                          {c: ",.0f" for c in ("base_t", "other_t",
-                                                               "change_t")}))
-    critical = _optional("corridor.critical")
-    if critical is not None and critical_top > 0:
-        table = critical.critical(network, demand, scenario=scenario, top=critical_top)
+    dep = metrics.dependency(result, network=result.network or network)
+    hhi = dep.hhi
+    titles = {"transit": "Transit dependency: each exporter's transit tonne-uses by country",
+              "corridor": "Corridor dependency: each exporter's tonne-uses by corridor",
+              "partner": "Partner dependency: each exporter's tonnes by destination "
+                         "country",
+              "passage": "Chokepoint dependency: each exporter's tonne-uses by strait, "
+                         "canal, crossing and border post"}
+    for dimension, title in titles.items():
+        shares = dep.shares[dep.shares["dimension"] == dimension]
+        groups = []
+        for exporter, table in shares.groupby("exporter"):
+            row = hhi[(hhi["exporter"] == exporter) & (hhi["dimension"] == dimension)]
+            note = f"HHI {row['hhi'].iloc[0]:,.0f}" if len(row) else ""
+            groups.append({"label": exporter, "note": note, "parts": [
+                (r.key, float(r.use_share_pct)) for r in table.itertuples()]})
+        if groups:
+            data.charts.append({"kind": "stacked", "id": f"chart-dependency-{dimension}",
+                                **stacked_chart(f"{title} (HHI 0–10,000)", groups[:20])})
+    passages = dep.shares[dep.shares["dimension"] == "passage"]
+    if len(passages):
+        index = (result.network or network).passage_index()
+        chokepoints = (passages.assign(passage=passages["key"].map(index.name))
+                       .groupby("exporter", sort=True).head(6)
+                       [["exporter", "passage", "t_per_year", "share_pct"]])
+        data.tables.append(_table(
+            "Chokepoints: the share of each exporter's exported tonnes that passes each "
+            "strait, canal, Caspian crossing, border post or gauge change (largest six)",
+            chokepoints, {"t_per_year": ",.0f", "share_pct": ".1f"}))
+    if len(hhi):
+        wide = hhi.pivot_table(index="exporter", columns="dimension", values="hhi")
+        wide = wide.reset_index()
+        data.tables.append(_table("Dependency (HHI by dimension, 10,000 = one option only)",
+                                  wide, {c: ",.0f" for c in wide.columns}))
+        top = hhi[["exporter", "dimension", "top_key", "top_share_pct", "exported_t"]]
+        data.tables.append(_table("Largest share per exporter and dimension", top,
+                                  {"top_share_pct": ".1f", "exported_t": ",.0f"}))
+    if base is not None:
+        comparison = metrics.compare(base, result)
+        data.tables.insert(0, _table(f"Totals: {result.scenario} against {base.scenario}",
+                                     comparison.totals, {"base": ",.1f", "other": ",.1f",
+                                                         "change": "+,.1f",
+                                                         "change_pct": "+.1f"}))
+        corridors = comparison.corridors
+        if len(corridors):
+            rows = [{"label": r.corridor, "value": r.other_t / 1e6, "base": r.base_t / 1e6,
+                     "note": f"{r.change_t / 1e6:+.1f} Mt"} for r in corridors.itertuples()]
+            data.charts.append({"kind": "hbar", "id": "chart-corridors", **hbar_chart(
+                "Tonnes by corridor (Mt/yr; grey = base)", rows[:15])})
+            data.tables.append(_table("Tonnes by corridor", corridors,
+                                      {c: ",.0f" for c in ("base_t", "other_t",
+                                                           "change_t")}))
+        if len(comparison.links):
+            data.tables.append(_table("Links whose flow changed most", comparison.links,
+                                      {c: ",.0f" for c in ("base_t", "other_t",
+                                                           "change_t")}))
+    from corridor.critical import critical
+
+    if critical_top > 0:
+        table = critical(network, demand, scenario=scenario, top=critical_top)
         if len(table):
             rows = [{"label": f"{r.get('from', '')} – {r.get('to', '')} "
                               f"({str(r.get('mode', '')).replace('_', ' ')})"
@@ -664,7 +658,8 @@ def build_report(network: Network, scenario: Any = None, compare: Any = None,
     base_choice = compare if compare is not None else ("baseline" if chosen is not None
                                                        else None)
     info = _scenario_info(chosen)
-    assign = _optional("corridor.flow")
+    from corridor.flow import assign
+
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     net_summary = {"nodes": len(network.nodes), "links": len(network.links),
                    "modes": network.links["mode"].value_counts().to_dict(),
@@ -672,18 +667,15 @@ def build_report(network: Network, scenario: Any = None, compare: Any = None,
     result = base = None
     map_network, link_flows = network, None
     notes: list[str] = []
-    if assign is not None:
-        if demand is None:
-            from corridor.demand import load_demand
+    if demand is None:
+        from corridor.demand import load_demand
 
-            demand = load_demand(network=network)
-        result = assign.assign(network, demand, chosen)
-        if base_choice is not None:
-            base = assign.assign(network, demand, _load_scenario(base_choice))
-        map_network = result.network or network
-        link_flows = result.link_flows
-    else:
-        notes.append("Flow assignment is not installed: the report shows the network only.")
+        demand = load_demand(network=network)
+    result = assign(network, demand, chosen)
+    if base_choice is not None:
+        base = assign(network, demand, _load_scenario(base_choice))
+    map_network = result.network or network
+    link_flows = result.link_flows
     title = f"Corridor report — {info['title']}"
     data = ReportData(title=title, scenario=info,
                       base_name=base.scenario if base is not None else None, generated=now,
@@ -711,11 +703,10 @@ def calibration_section(network: Network, demand: pd.DataFrame,
     Returns ``{"summary": table, "observations": table, "note": text}``, or ``{"note": text}``
     alone when the observations do not fit this network (a network of one's own).
     """
-    calibration = _optional("corridor.calibration")
-    if calibration is None:
-        return {}
+    from corridor.calibration import calibrate
+
     try:
-        result = calibration.calibrate(network, demand, result=baseline)
+        result = calibrate(network, demand, result=baseline)
     except CorridorError as exc:
         return {"note": f"Calibration skipped: the shipped observations do not fit this "
                         f"network ({exc})."}

@@ -7,7 +7,9 @@ physical nodes, so a route never passes a city twice even in different modes.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -111,6 +113,74 @@ class Route:
         return pd.DataFrame([asdict(leg) for leg in self.legs])
 
 
+@dataclass(frozen=True, kw_only=True)
+class RouteOptions:
+    """What a route query asks for besides its two ends (one object for the CLI, the API and
+    Python; every field is keyword-only).
+
+    Attributes
+    ----------
+    commodity
+        A commodity of the cost model (``container``, ``crude_oil`` …).
+    optimize
+        ``cost`` (USD/t), ``time`` (days), ``co2`` (kg CO2/t) or ``distance`` (km).
+    avoid
+        ISO3 codes of countries the route may not touch.
+    avoid_modes
+        Modes the route may not use.
+    avoid_passages
+        Ids of named passages (``passages.csv``: straits, canals, Caspian crossings, border
+        posts, gauge-change stations) the route may not use.
+    via
+        A place the route must pass.
+    alternatives
+        How many routes to return at most (1 = only the best; at most 20).
+    service
+        A named service of the cost model (e.g. ``express`` block trains) whose speeds,
+        tariffs and dwell replace the standard ones; empty is the standard service.
+    max_shared
+        How much of its length an alternative may share with each better route (0-1), unless
+        it passes through other countries. ``1`` returns the k shortest loopless routes
+        instead, which are often near-copies of the best one.
+    """
+
+    commodity: str = "container"
+    optimize: str = "cost"
+    avoid: tuple[str, ...] = ()
+    avoid_modes: tuple[str, ...] = ()
+    avoid_passages: tuple[str, ...] = ()
+    via: str | None = None
+    alternatives: int = 1
+    service: str = ""
+    max_shared: float = MAX_SHARED
+
+    def __post_init__(self) -> None:
+        def clean(items: Iterable[str], fold: Callable[[str], str]) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(fold(i.strip()) for i in items if i.strip()))
+
+        object.__setattr__(self, "avoid", clean(self.avoid, str.upper))
+        object.__setattr__(self, "avoid_modes", clean(self.avoid_modes, str))
+        object.__setattr__(self, "avoid_passages", clean(self.avoid_passages, str.lower))
+        if self.optimize not in ROUTE_OBJECTIVES:
+            raise InvalidOptionError(f"Unknown objective {self.optimize!r}; choose one of "
+                                     f"{', '.join(ROUTE_OBJECTIVES)}.")
+        if not 1 <= self.alternatives <= 20:
+            raise InvalidOptionError("alternatives must be between 1 and 20.")
+        if not 0.0 <= self.max_shared <= 1.0:
+            raise InvalidOptionError("max_shared must be between 0 and 1.")
+
+    @classmethod
+    def of(cls, options: RouteOptions | None = None, **fields: Any) -> RouteOptions:
+        """``options`` with ``fields`` replaced (unknown names are an InvalidOptionError)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise InvalidOptionError(f"Unknown route option(s) {', '.join(unknown)}; choose "
+                                     f"from {', '.join(sorted(known))}.")
+        base = options if options is not None else cls()
+        return dataclasses.replace(base, **fields) if fields else base
+
+
 class Router:
     """Answers route queries on one network; compiled graphs are built once and reused.
 
@@ -142,49 +212,22 @@ class Router:
             self._graphs[key] = compile_graph(self.network, commodity, service=service)
         return self._graphs[key]
 
-    def route(
-        self,
-        origin: str,
-        destination: str,
-        commodity: str = "container",
-        optimize: str = "cost",
-        avoid: tuple[str, ...] | list[str] = (),
-        avoid_modes: tuple[str, ...] | list[str] = (),
-        via: str | None = None,
-        alternatives: int = 1,
-        service: str = "",
-        max_shared: float = MAX_SHARED,
-        avoid_passages: tuple[str, ...] | list[str] = (),
-    ) -> list[Route]:
+    def route(self, origin: str, destination: str, options: RouteOptions | None = None,
+              **fields: Any) -> list[Route]:
         """Best route and up to ``alternatives - 1`` ranked alternatives that differ materially.
 
         Parameters
         ----------
-        origin, destination, via
+        origin, destination
             Place names, ids, aliases or Russian names. A name that means different places
             for different cargo (``places.csv``: "Baku" is the port of Baku at Alat for
-            containers and Sangachal for crude) resolves for ``commodity``; where it names
+            containers and Sangachal for crude) resolves for the commodity; where it names
             several places the route takes the best of them.
-        commodity
-            A commodity of the cost model (``container``, ``crude_oil`` …).
-        optimize
-            ``cost`` (USD/t), ``time`` (days), ``co2`` (kg CO2/t) or ``distance`` (km).
-        avoid
-            ISO3 codes of countries the route may not touch.
-        avoid_modes
-            Modes the route may not use.
-        alternatives
-            How many routes to return at most (1 = only the best).
-        service
-            A named service of the cost model (e.g. ``express`` block trains) whose speeds,
-            tariffs and dwell replace the standard ones; empty is the standard service.
-        max_shared
-            How much of its length an alternative may share with each better route (0-1),
-            unless it passes through other countries. ``1`` returns the k shortest loopless
-            routes instead, which are often near-copies of the best one.
-        avoid_passages
-            Ids of named passages (``passages.csv``: straits, canals, Caspian crossings,
-            border posts, gauge-change stations) the route may not use.
+        options
+            What the query asks for (:class:`RouteOptions`); default: containers by cost.
+        **fields
+            Fields of :class:`RouteOptions` given one by one (``commodity="crude_oil"``,
+            ``avoid=["RUS"]`` …); they replace those of ``options``.
 
         Returns
         -------
@@ -195,40 +238,29 @@ class Router:
         ------
         UnknownPlaceError, InvalidOptionError, NoRouteError
         """
+        opts = RouteOptions.of(options, **fields)
         net = self.network
-        starts = net.resolve_for(origin, commodity)
-        ends = net.resolve_for(destination, commodity)
-        stop = net.resolve(via) if via else None
-        if optimize not in ROUTE_OBJECTIVES:
-            raise InvalidOptionError(
-                f"Unknown objective {optimize!r}; choose one of {', '.join(ROUTE_OBJECTIVES)}.")
-        if alternatives < 1 or alternatives > 20:
-            raise InvalidOptionError("alternatives must be between 1 and 20.")
-        if not 0.0 <= max_shared <= 1.0:
-            raise InvalidOptionError("max_shared must be between 0 and 1.")
-        avoid = tuple(dict.fromkeys(c.strip().upper() for c in avoid if c.strip()))
-        avoid_modes = tuple(dict.fromkeys(m.strip() for m in avoid_modes if m.strip()))
-        self._check_options(commodity, avoid, avoid_modes)
+        starts = net.resolve_for(origin, opts.commodity)
+        ends = net.resolve_for(destination, opts.commodity)
+        stop = net.resolve(opts.via) if opts.via else None
+        self._check_options(opts)
         passages = net.passage_index()
-        avoid_passages = passages.check(avoid_passages)
         pairs = [(a, b) for a in starts for b in ends if a != b and stop not in (a, b)]
         if not pairs:
             raise InvalidOptionError("origin, destination and via must be different places.")
-        graph = self.graph(commodity, service)
-        weights = graph.weights(optimize)
-        allowed = graph.allowed(avoid, avoid_modes)
-        closed_nodes = passages.node_mask(avoid_passages, len(net.nodes))
-        if avoid_passages:
-            allowed &= graph.outside(passages.link_mask(avoid_passages, len(net.links)),
+        graph = self.graph(opts.commodity, opts.service)
+        weights = graph.weights(opts.optimize)
+        allowed = graph.allowed(opts.avoid, opts.avoid_modes)
+        closed_nodes = passages.node_mask(opts.avoid_passages, len(net.nodes))
+        if opts.avoid_passages:
+            allowed &= graph.outside(passages.link_mask(opts.avoid_passages, len(net.links)),
                                      closed_nodes)
         best: tuple[list, str, str] | None = None
         failure: NoRouteError | None = None
         for start, end in pairs:
             try:
-                self._check_ends(start, end, stop, closed_nodes, avoid_passages)
-                paths = self._paths(graph, weights, allowed, start, end, stop, commodity,
-                                    avoid, avoid_modes, alternatives, max_shared,
-                                    avoid_passages)
+                self._check_ends(start, end, stop, closed_nodes, opts.avoid_passages)
+                paths = self._paths(graph, weights, allowed, (start, end, stop), opts)
             except NoRouteError as exc:
                 failure = failure or exc
                 continue
@@ -238,7 +270,7 @@ class Router:
             assert failure is not None
             raise failure
         paths, start, end = best
-        return [self._build(graph, arcs, rank, start, end, commodity, optimize)
+        return [self._build(graph, arcs, rank, start, end, opts.commodity, opts.optimize)
                 for rank, (_, arcs) in enumerate(paths, start=1)]
 
     def _check_ends(self, start: str, end: str, stop: str | None, closed_nodes: np.ndarray,
@@ -256,11 +288,12 @@ class Router:
                     constraint="avoid-passage")
 
     def _paths(self, graph: CompiledGraph, weights: np.ndarray, allowed: np.ndarray,
-               start: str, end: str, stop: str | None, commodity: str,
-               avoid: tuple[str, ...], avoid_modes: tuple[str, ...], alternatives: int,
-               max_shared: float,
-               avoid_passages: tuple[str, ...] = ()) -> list[tuple[float, list[int]]]:
+               places: tuple[str, str, str | None],
+               opts: RouteOptions) -> list[tuple[float, list[int]]]:
         """The ranked paths between two places (the body of :meth:`route`)."""
+        start, end, stop = places
+        commodity, avoid, alternatives = opts.commodity, opts.avoid, opts.alternatives
+        max_shared = opts.max_shared
         net = self.network
         for place, role in ((start, "origin"), (end, "destination"), (stop, "via")):
             if place is None:
@@ -294,33 +327,32 @@ class Router:
                                        self._ends(graph, start, end))
             paths = paths[:alternatives]
         if not paths:
-            message, constraint = self._explain(graph, weights, start, end, stop, commodity,
-                                                avoid, avoid_modes, avoid_passages)
+            message, constraint = self._explain(graph, weights, places, opts)
             raise NoRouteError(message, constraint=constraint)
         return paths
 
     # -- internals -------------------------------------------------------------------------
 
-    def _check_options(self, commodity: str, avoid: tuple[str, ...],
-                       avoid_modes: tuple[str, ...]) -> None:
-        self.network.costs.check_commodity(commodity)
+    def _check_options(self, opts: RouteOptions) -> None:
         from corridor.cost import MODES
         from corridor.tables import ISO3
 
+        self.network.costs.check_commodity(opts.commodity)
         avoidable = [m for m in MODES if m != "transfer"]
-        if "transfer" in avoid_modes:
+        if "transfer" in opts.avoid_modes:
             raise InvalidOptionError(
                 "The mode 'transfer' cannot be avoided: transfer links join terminals to their "
                 f"lines. Avoid one of {', '.join(avoidable)} instead.")
-        bad = [m for m in avoid_modes if m not in MODES]
+        bad = [m for m in opts.avoid_modes if m not in MODES]
         if bad:
             raise InvalidOptionError(
                 f"Unknown mode(s) {', '.join(bad)}; choose from {', '.join(avoidable)}.")
-        bad = [c for c in avoid if c not in ISO3]
+        bad = [c for c in opts.avoid if c not in ISO3]
         if bad:
             raise InvalidOptionError(
                 f"Unknown country code(s) {', '.join(bad)}; use ISO 3166 alpha-3 codes such as "
                 f"RUS, KAZ, IRN.")
+        self.network.passage_index().check(opts.avoid_passages)
 
     def _join_apart(self, graph: CompiledGraph, weights: np.ndarray, allowed: np.ndarray,
                     first: list, paths: list, stop: str, end: str,
@@ -502,14 +534,15 @@ class Router:
                 ends |= bit.get(code, 0)
         return ends
 
-    def _explain(self, graph: CompiledGraph, weights: np.ndarray, start: str, end: str,
-                 stop: str | None, commodity: str, avoid: tuple[str, ...],
-                 avoid_modes: tuple[str, ...],
-                 avoid_passages: tuple[str, ...] = ()) -> tuple[str, str]:
+    def _explain(self, graph: CompiledGraph, weights: np.ndarray,
+                 places: tuple[str, str, str | None], opts: RouteOptions) -> tuple[str, str]:
         """Find which constraint blocks the route by relaxing them one at a time.
 
         Returns the message and the name of the blocking constraint.
         """
+        start, end, stop = places
+        commodity, avoid, avoid_modes = opts.commodity, opts.avoid, opts.avoid_modes
+        avoid_passages = opts.avoid_passages
         net = self.network
         names = f"{net.node_name(start)} to {net.node_name(end)}"
         full = np.ones(len(graph.tail), dtype=bool)
@@ -715,8 +748,10 @@ def _unique(graph: CompiledGraph, paths: list[tuple[float, list[int]]],
     return unique[:k]
 
 
-def route(network: Network, origin: str, destination: str, **options) -> list[Route]:
-    """Route on ``network`` (see :meth:`Router.route` for the options).
+def route(network: Network, origin: str, destination: str,
+          options: RouteOptions | None = None, **fields: Any) -> list[Route]:
+    """Route on ``network``: :meth:`Router.route` with a :class:`RouteOptions` (or its fields
+    one by one, e.g. ``avoid=["RUS"]``).
 
     The network keeps a :class:`Router`, so repeated calls reuse the compiled graphs.
 
@@ -733,5 +768,5 @@ def route(network: Network, origin: str, destination: str, **options) -> list[Ro
     router = network._compiled.get("router")
     if router is None:
         router = network._compiled["router"] = Router(network)
-    return router.route(origin, destination, **options)
+    return router.route(origin, destination, options, **fields)
 

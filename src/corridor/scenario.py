@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -19,28 +19,19 @@ from pathlib import Path
 import pandas as pd
 
 from corridor import limits
+from corridor import scenario_schema as schema
 from corridor.errors import DataError, did_you_mean
 from corridor.limits import Range
 from corridor.network import LINK_COLUMNS, MODES, Network
-from corridor.tables import ISO3, SOURCE_COLUMNS
+from corridor.tables import ISO3
 
 #: Order in which the actions of one scenario file are applied (parents first).
-ACTION_KINDS = ("add_link", "open", "close", "scale_capacity", "multiply_cost",
-                "multiply_time", "demand")
-_TOP_KEYS = ("name", "title", "description", "inherits", "year", "periods", "sources",
-             *ACTION_KINDS)
-_TEXT = ("assumption", "source")
+ACTION_KINDS = tuple(schema.ACTIONS)
+_TEXT = schema.TEXT_KEYS
 #: Keys that put a change in force for part of the year only (any kind of change).
-_TIMING = ("start", "duration_days", "months")
+_TIMING = schema.TIMING_KEYS
 #: How a scenario may cut its year (``periods = "month"``).
 PERIOD_KINDS = ("month",)
-_SELECTORS = {
-    "close": ("link", "node", "corridor", "country", "mode", "passage"),
-    "open": ("link", "corridor"),
-    "scale_capacity": ("link", "corridor"),
-    "multiply_cost": ("link", "corridor", "mode", "country", "passage"),
-    "multiply_time": ("link", "corridor", "mode", "country", "passage"),
-}
 _LINK_FIELDS = {c.name: c for c in LINK_COLUMNS}
 _DEMAND_FILTERS = ("origin", "destination", "commodity", "origin_country",
                    "destination_country")
@@ -272,7 +263,7 @@ def _load(path: Path, seen: tuple[Path, ...]) -> Scenario:
 
 def _build(data: dict, label: str, near: Path | None, stem: str,
            seen: tuple[Path, ...]) -> Scenario:
-    check_keys(data, _TOP_KEYS, label, "")
+    check_keys(data, schema.TOP_KEYS, label, "")
     for key in ("name", "title", "description", "inherits"):
         if key in data and not isinstance(data[key], str):
             raise DataError("must be a text string", file=label, field=key)
@@ -291,7 +282,7 @@ def _build(data: dict, label: str, near: Path | None, stem: str,
         for i, table in enumerate(array_of_tables(data, kind, label), start=1):
             actions.append(_action(kind, table, label, f"{kind}[{i}]"))
     sources = []
-    allowed_source = tuple(c.name for c in SOURCE_COLUMNS)
+    allowed_source = tuple(schema.Source.model_fields)
     for i, table in enumerate(array_of_tables(data, "sources", label), start=1):
         key = f"sources[{i}]"
         check_keys(table, allowed_source, label, key)
@@ -299,6 +290,7 @@ def _build(data: dict, label: str, near: Path | None, stem: str,
             if not str(table.get(name, "")).strip():
                 raise DataError("value is missing", file=label, field=f"{key}.{name}")
         sources.append({k: str(table.get(k, "")) for k in allowed_source})
+    schema.validate(data, label)  # the checks above and the published schema agree
     return Scenario(name=data.get("name") or stem, title=data.get("title", ""),
                     description=data.get("description", ""), file=label, actions=actions,
                     parent=parent, sources=sources, year=year, periods=periods)
@@ -357,66 +349,77 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
                         file=label, field=f"{key}.assumption")
     timing = _timing({k: table[k] for k in _TIMING if k in table}, label, key)
     params = {k: v for k, v in table.items() if k not in _TEXT + _TIMING}
-    if kind in _SELECTORS:
-        extra = {"scale_capacity": ("factor", "capacity_t_per_year"),
-                 "multiply_cost": ("factor",), "multiply_time": ("factor",)}.get(kind, ())
-        check_keys(params, _SELECTORS[kind] + extra, label, key)
-        chosen = [s for s in _SELECTORS[kind] if s in params]
-        if len(chosen) != 1:
-            raise DataError(f"give exactly one of {', '.join(_SELECTORS[kind])}", file=label,
-                            field=key)
-        params[chosen[0]] = _names(params[chosen[0]], label, f"{key}.{chosen[0]}")
-        if kind == "scale_capacity":
-            if ("factor" in params) == ("capacity_t_per_year" in params):
-                raise DataError("give exactly one of factor, capacity_t_per_year", file=label,
-                                field=key)
-            if "factor" in params:
-                params["factor"] = _number(params, "factor", label, key, limits.SCALE_FACTOR)
-            else:
-                params["capacity_t_per_year"] = _number(params, "capacity_t_per_year", label,
-                                                        key, limits.TONNES_PER_YEAR)
-        elif kind in ("multiply_cost", "multiply_time"):
-            params["factor"] = _number(params, "factor", label, key, limits.FACTOR)
+    if schema.selectors(kind):
+        _selection_params(kind, params, label, key)
     elif kind == "add_link":
-        check_keys(params, tuple(_LINK_FIELDS) + ("investment_usd",), label, key)
-        for name in ("link_id", "from_node_id", "to_node_id", "directed", "mode", "length_km",
-                     "source_id"):
-            if name not in params or params[name] in ("", None):
-                raise DataError("value is missing", file=label, field=f"{key}.{name}")
-        if "investment_usd" in params:
-            params["investment_usd"] = _number(params, "investment_usd", label, key,
-                                               limits.INVESTMENT_USD)
-        params.update(_link_values(params, label, key))
+        _add_link_params(params, label, key)
     elif kind == "demand":
-        check_keys(params, tuple(dict.fromkeys(("factor",) + _DEMAND_FILTERS + _DEMAND_ROW)),
-                    label, key)
-        if ("factor" in params) == ("t_per_year" in params):
-            raise DataError("give either factor (scale matching rows) or t_per_year (add a "
-                            "row)", file=label, field=key)
-        if "factor" in params:
-            params["factor"] = _number(params, "factor", label, key, limits.SCALE_FACTOR)
-            bad = [k for k in params if k not in ("factor",) + _DEMAND_FILTERS]
-            if bad:
-                raise DataError(f"{bad[0]!r} only goes with t_per_year (adding a row)",
-                                file=label, field=f"{key}.{bad[0]}")
-        else:
-            for name in ("origin", "destination", "commodity"):
-                if not isinstance(params.get(name), str) or not params[name]:
-                    raise DataError("value is missing", file=label, field=f"{key}.{name}")
-            params["t_per_year"] = _number(params, "t_per_year", label, key,
-                                           limits.TONNES_PER_YEAR)
-            bad = [k for k in params if k in ("origin_country", "destination_country")]
-            if bad:
-                raise DataError(f"{bad[0]!r} only goes with factor", file=label,
-                                field=f"{key}.{bad[0]}")
-            if params.get("year") is not None:
-                params["year"] = _year(params["year"], label, f"{key}.year")
-            for name in ("allowed_modes", "avoid_countries", "source_id", "estimated",
-                         "estimate_method", "notes"):
-                if name in params and not isinstance(params[name], str):
-                    raise DataError("must be a text string", file=label, field=f"{key}.{name}")
+        _demand_params(params, label, key)
     return Action(kind, params, text["assumption"].strip(), text["source"].strip(), label, key,
                   **timing)
+
+
+def _selection_params(kind: str, params: dict, label: str, key: str) -> None:
+    """Check (in place) a change that selects links: one selector and its numbers."""
+    check_keys(params, schema.keys(kind), label, key)
+    choices = schema.selectors(kind)
+    chosen = [s for s in choices if s in params]
+    if len(chosen) != 1:
+        raise DataError(f"give exactly one of {', '.join(choices)}", file=label, field=key)
+    params[chosen[0]] = _names(params[chosen[0]], label, f"{key}.{chosen[0]}")
+    if kind == "scale_capacity":
+        if ("factor" in params) == ("capacity_t_per_year" in params):
+            raise DataError("give exactly one of factor, capacity_t_per_year", file=label,
+                            field=key)
+        if "factor" in params:
+            params["factor"] = _number(params, "factor", label, key, limits.SCALE_FACTOR)
+        else:
+            params["capacity_t_per_year"] = _number(params, "capacity_t_per_year", label, key,
+                                                    limits.TONNES_PER_YEAR)
+    elif kind in ("multiply_cost", "multiply_time"):
+        params["factor"] = _number(params, "factor", label, key, limits.FACTOR)
+
+
+def _add_link_params(params: dict, label: str, key: str) -> None:
+    """Check (in place) an added link: a full link.csv row and its investment."""
+    check_keys(params, schema.keys("add_link"), label, key)
+    for name in ("link_id", "from_node_id", "to_node_id", "directed", "mode", "length_km",
+                 "source_id"):
+        if name not in params or params[name] in ("", None):
+            raise DataError("value is missing", file=label, field=f"{key}.{name}")
+    if "investment_usd" in params:
+        params["investment_usd"] = _number(params, "investment_usd", label, key,
+                                           limits.INVESTMENT_USD)
+    params.update(_link_values(params, label, key))
+
+
+def _demand_params(params: dict, label: str, key: str) -> None:
+    """Check (in place) a demand change: a factor on matching rows, or a row to add."""
+    check_keys(params, schema.keys("demand"), label, key)
+    if ("factor" in params) == ("t_per_year" in params):
+        raise DataError("give either factor (scale matching rows) or t_per_year (add a row)",
+                        file=label, field=key)
+    if "factor" in params:
+        params["factor"] = _number(params, "factor", label, key, limits.SCALE_FACTOR)
+        bad = [k for k in params if k not in ("factor",) + _DEMAND_FILTERS]
+        if bad:
+            raise DataError(f"{bad[0]!r} only goes with t_per_year (adding a row)",
+                            file=label, field=f"{key}.{bad[0]}")
+        return
+    for name in ("origin", "destination", "commodity"):
+        if not isinstance(params.get(name), str) or not params[name]:
+            raise DataError("value is missing", file=label, field=f"{key}.{name}")
+    params["t_per_year"] = _number(params, "t_per_year", label, key, limits.TONNES_PER_YEAR)
+    bad = [k for k in params if k in ("origin_country", "destination_country")]
+    if bad:
+        raise DataError(f"{bad[0]!r} only goes with factor", file=label,
+                        field=f"{key}.{bad[0]}")
+    if params.get("year") is not None:
+        params["year"] = _year(params["year"], label, f"{key}.year")
+    for name in ("allowed_modes", "avoid_countries", "source_id", "estimated",
+                 "estimate_method", "notes"):
+        if name in params and not isinstance(params[name], str):
+            raise DataError("must be a text string", file=label, field=f"{key}.{name}")
 
 
 def _timing(table: dict, label: str, key: str) -> dict:
@@ -549,9 +552,6 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path,
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    links = network.links.copy()
-    nodes = network.nodes.copy()
-    table = demand.copy()
     sources = network.sources
     extra = scenario.all_sources()
     if extra:
@@ -559,16 +559,18 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path,
         sources = pd.concat([sources, added[~added.index.isin(sources.index)]])
     else:
         sources = sources.copy()
-    notes = list(network.warnings)
+    edit = _Edit(links=network.links.copy(), nodes=network.nodes.copy(),
+                 demand=demand.copy(), network=network, sources=sources,
+                 notes=list(network.warnings))
     for position, action in enumerate(scenario.all_actions()):
         if action.dated and in_force is not None and position not in in_force:
             continue
-        links, table = _APPLY[action.kind](action, links, nodes, table, network, sources, notes)
-    new = Network(nodes=nodes, links=links, sources=sources, costs=network.costs,
-                  path=network.path, warnings=notes, terminals=network.terminals,
+        _APPLY[action.kind](action, edit)
+    new = Network(nodes=edit.nodes, links=edit.links, sources=sources, costs=network.costs,
+                  path=network.path, warnings=edit.notes, terminals=network.terminals,
                   contracts=network.contracts, storage=network.storage,
                   place_names=network.place_names, passages=network.passages)
-    return new, table
+    return new, edit.demand
 
 
 def _fail(action: Action, field_name: str, message: str) -> DataError:
@@ -633,36 +635,47 @@ def touches_country(links: pd.DataFrame, nodes: pd.DataFrame, code: str) -> pd.S
             | links["to_node_id"].map(node_in).fillna(False).astype(bool))
 
 
-def _close(action, links, nodes, table, network, sources, notes):
-    mask = _select(action, links, nodes, network)
-    links.loc[mask, "status"] = "closed"
-    return links, table
+@dataclass
+class _Edit:
+    """What a scenario's changes edit, copies of the network's tables and of the demand."""
+
+    links: pd.DataFrame
+    nodes: pd.DataFrame
+    demand: pd.DataFrame
+    network: Network
+    sources: pd.DataFrame
+    notes: list[str]
 
 
-def _open(action, links, nodes, table, network, sources, notes):
-    mask = _select(action, links, nodes)
+def _close(action: Action, edit: _Edit) -> None:
+    mask = _select(action, edit.links, edit.nodes, edit.network)
+    edit.links.loc[mask, "status"] = "closed"
+
+
+def _open(action: Action, edit: _Edit) -> None:
+    links = edit.links
+    mask = _select(action, links, edit.nodes)
     links.loc[mask & (links["status"] != "operating"), "status"] = "operating"
-    return links, table
 
 
-def _scale_capacity(action, links, nodes, table, network, sources, notes):
-    mask = _select(action, links, nodes)
+def _scale_capacity(action: Action, edit: _Edit) -> None:
+    links = edit.links
+    mask = _select(action, links, edit.nodes)
     capacity = links["capacity_t_per_year"].astype(float)
     if "capacity_t_per_year" in action.params:
         links.loc[mask, "capacity_t_per_year"] = action.params["capacity_t_per_year"]
-        return links, table
+        return
     known = mask & capacity.notna()
     if not known.any():
         raise _fail(action, "factor", "the selected links have no capacity_t_per_year (they "
                     "are unlimited); set capacity_t_per_year instead of a factor")
     skipped = links.index[mask & capacity.isna()]
     if len(skipped):
-        notes.append(f"{action.file} {action.key}: no capacity to scale on "
+        edit.notes.append(f"{action.file} {action.key}: no capacity to scale on "
                      f"{', '.join(skipped)} (unlimited)")
     links.loc[known, "capacity_t_per_year"] = capacity[known] * action.params["factor"]
     _check_combined(action, links.loc[known, "capacity_t_per_year"], limits.TONNES_PER_YEAR,
                     "capacity_t_per_year")
-    return links, table
 
 
 def _check_combined(action: Action, values: pd.Series, allowed: Range, what: str) -> None:
@@ -674,20 +687,21 @@ def _check_combined(action: Action, values: pd.Series, allowed: Range, what: str
                         f"{allowed.describe()}")
 
 
-def _multiply(column: str):
-    def apply(action, links, nodes, table, network, sources, notes):
-        mask = _select(action, links, nodes, network)
+def _multiply(column: str) -> Callable[[Action, _Edit], None]:
+    def apply(action: Action, edit: _Edit) -> None:
+        links = edit.links
+        mask = _select(action, links, edit.nodes, edit.network)
         if column not in links:
             links[column] = 1.0
         links[column] = links[column].astype(float).fillna(1.0)
         links.loc[mask, column] *= action.params["factor"]
         _check_combined(action, links.loc[mask, column], limits.COMBINED_FACTOR, column)
-        return links, table
 
     return apply
 
 
-def _add_link(action, links, nodes, table, network, sources, notes):
+def _add_link(action: Action, edit: _Edit) -> None:
+    links, nodes, sources = edit.links, edit.nodes, edit.sources
     row = dict(action.params)
     link_id = row.pop("link_id")
     if link_id in links.index:
@@ -717,10 +731,11 @@ def _add_link(action, links, nodes, table, network, sources, notes):
     merged["directed"] = merged["directed"].astype(bool)
     for column in ("corridor", "country", "status"):
         merged[column] = merged[column].fillna("").astype(str)
-    return merged, table
+    edit.links = merged
 
 
-def _demand(action, links, nodes, table, network, sources, notes):
+def _demand(action: Action, edit: _Edit) -> None:
+    table, nodes, network = edit.demand, edit.nodes, edit.network
     params = action.params
     if "factor" in params:
         mask = pd.Series(True, index=table.index)
@@ -739,7 +754,7 @@ def _demand(action, links, nodes, table, network, sources, notes):
         table.loc[mask, "t_per_year"] = table.loc[mask, "t_per_year"] * params["factor"]
         _check_combined(action, table.loc[mask, "t_per_year"].rename(
             lambda i: f"demand row {i + 1}"), limits.TONNES_PER_YEAR, "t_per_year")
-        return links, table
+        return
     for end in ("origin", "destination"):
         if params[end] not in nodes.index:
             raise _fail(action, end, _unknown("node id", params[end], list(nodes.index)))
@@ -774,7 +789,7 @@ def _demand(action, links, nodes, table, network, sources, notes):
     table = pd.concat([table, added[table.columns]], ignore_index=True)
     if "year" in table:
         table["year"] = pd.to_numeric(table["year"]).astype("Int64")
-    return links, table
+    edit.demand = table
 
 
 _APPLY = {"close": _close, "open": _open, "scale_capacity": _scale_capacity,

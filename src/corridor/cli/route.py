@@ -20,7 +20,7 @@ from corridor.cli.common import (
     print_json,
     warn,
 )
-from corridor.routing import MAX_SHARED, Route, route
+from corridor.routing import MAX_SHARED, Route, RouteOptions, route
 from corridor.tables import split_list
 
 
@@ -91,10 +91,11 @@ def route_command(
     Example: corridor route Almaty Rotterdam --avoid RUS --alternatives 3
     """
     net = open_network(network, costs)
-    results = route(net, origin, destination, commodity=commodity, optimize=optimize,
-                    avoid=split_list(avoid), avoid_modes=split_list(avoid_mode), via=via,
-                    alternatives=alternatives, max_shared=max_shared, service=service,
-                    avoid_passages=split_list(avoid_passage))
+    options = RouteOptions(commodity=commodity, optimize=optimize, avoid=split_list(avoid),
+                           avoid_modes=split_list(avoid_mode),
+                           avoid_passages=split_list(avoid_passage), via=via,
+                           alternatives=alternatives, max_shared=max_shared, service=service)
+    results = route(net, origin, destination, options)
     if as_json:
         print_json({"routes": [r.to_dict() for r in results]})
         return

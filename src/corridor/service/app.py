@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from corridor.errors import CorridorError
 from corridor.network import Network, load_network
-from corridor.routing import MAX_SHARED
+from corridor.routing import MAX_SHARED, RouteOptions
 from corridor.service.engine import (
     MAX_ALTERNATIVES,
     MAX_CRITICAL_TOP,
@@ -47,7 +48,6 @@ from corridor.service.models import (
     PassagesResponse,
     PlacesResponse,
     RoutesResponse,
-    ScenarioBody,
     ScenarioSummary,
 )
 from corridor.tables import split_list
@@ -194,11 +194,12 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         Alternatives differ materially: each keeps out of a transit country of every better
         route or shares at most ``max_shared`` of its length with it.
         """
-        return await in_thread(request, "route", engine.routes, origin, destination,
-                                commodity=commodity, optimize=optimize, avoid=split_list(avoid),
-                                avoid_modes=split_list(avoid_modes), via=via or None,
-                                alternatives=alternatives, max_shared=max_shared,
-                                service=service, avoid_passages=split_list(avoid_passages))
+        options = RouteOptions(commodity=commodity, optimize=optimize,
+                               avoid=split_list(avoid), avoid_modes=split_list(avoid_modes),
+                               avoid_passages=split_list(avoid_passages), via=via or None,
+                               alternatives=alternatives, max_shared=max_shared,
+                               service=service)
+        return await in_thread(request, "route", engine.routes, origin, destination, options)
 
     @app.get("/api/scenarios", response_model=list[ScenarioSummary], tags=["scenarios"])
     def scenarios() -> list[dict]:
@@ -212,11 +213,14 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
 
     @app.post("/api/scenarios/run", response_model=FlowsResponse, responses=ERRORS,
               tags=["scenarios"])
-    async def run_scenario(request: Request, body: Annotated[ScenarioBody, Body()],
+    async def run_scenario(request: Request, body: Annotated[dict[str, Any], Body()],
                            top: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
-        """Assign the demand under a posted scenario (JSON in the structure of the TOML)."""
+        """Assign the demand under a posted scenario (JSON in the structure of the TOML).
+
+        The body follows the scenario schema (``ScenarioSchema`` in the OpenAPI document, the
+        one the TOML files follow); a fault is a 422 naming the key, with close matches."""
         return await in_thread(request, "heavy", engine.run_posted,
-                                body.model_dump(exclude_none=True), top)
+                                {k: v for k, v in body.items() if v is not None}, top)
 
     @app.get("/api/flows", response_model=FlowsResponse, responses=ERRORS, tags=["flows"])
     async def flows(request: Request, scenario: ScenarioName = "baseline",
@@ -254,7 +258,29 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
 
     if web.is_dir():
         app.mount("/static", StaticFiles(directory=web), name="static")
+    app.openapi = functools.partial(_openapi, app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the posted scenario's body described by the one scenario
+    schema (:class:`corridor.scenario_schema.ScenarioSchema`)."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        from corridor.scenario_schema import ScenarioSchema
+
+        document = get_openapi(title=app.title, version=app.version,
+                               description=app.description, routes=app.routes)
+        scenario = ScenarioSchema.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.update(scenario.pop("$defs", {}))
+        schemas["ScenarioSchema"] = scenario
+        body = document["paths"]["/api/scenarios/run"]["post"]["requestBody"]
+        body["content"]["application/json"]["schema"] = {
+            "$ref": "#/components/schemas/ScenarioSchema"}
+        app.openapi_schema = document
+    return app.openapi_schema
 
 
 def app_from_env() -> FastAPI:

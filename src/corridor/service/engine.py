@@ -19,7 +19,7 @@ from corridor.errors import CorridorError, DataError, InvalidOptionError, sugges
 from corridor.geometry import basemap_geojson, flows_geojson, route_geojson
 from corridor.network import Network, load_network, normalise_name
 from corridor.outputs import jsonable
-from corridor.routing import Router
+from corridor.routing import RouteOptions, Router
 
 #: Request limits (work per request).
 MAX_ALTERNATIVES = 10
@@ -238,12 +238,11 @@ class Engine:
                  "links": len(index.link_rows[p]), "nodes": len(index.node_rows[p])}
                 for p in index.ids]
 
-    def routes(self, origin: str, destination: str, **options: Any) -> dict:
+    def routes(self, origin: str, destination: str, options: RouteOptions) -> dict:
         """Ranked routes, each with the GeoJSON of its legs."""
-        alternatives = options.get("alternatives", 1)
-        if not 1 <= alternatives <= MAX_ALTERNATIVES:
+        if not 1 <= options.alternatives <= MAX_ALTERNATIVES:
             raise InvalidOptionError(f"alternatives must be between 1 and {MAX_ALTERNATIVES}.")
-        found = self.router().route(origin, destination, **options)
+        found = self.router().route(origin, destination, options)
         out = []
         index = self.network.passage_index()
         for result in found:

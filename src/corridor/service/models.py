@@ -95,30 +95,6 @@ class ScenarioSummary(BaseModel):
     actions: int
 
 
-class ScenarioBody(BaseModel):
-    """A scenario in the structure of the TOML files (see docs/flows.md)."""
-
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "title": "CPC closed", "description": "The CPC pipeline is out for a year.",
-        "close": [{"corridor": "CPC", "assumption": "drone damage closes the pipeline"}]}]})
-    name: str | None = None
-    title: str | None = None
-    description: str | None = None
-    inherits: str | None = None
-    year: int | None = None
-    periods: str | None = Field(None, description='"month" to cut the year into months; a '
-                                'change with "start" and "duration_days" or "months" does it '
-                                'too.')
-    sources: list[dict[str, Any]] | None = None
-    close: list[dict[str, Any]] | None = None
-    open: list[dict[str, Any]] | None = None
-    add_link: list[dict[str, Any]] | None = None
-    scale_capacity: list[dict[str, Any]] | None = None
-    multiply_cost: list[dict[str, Any]] | None = None
-    multiply_time: list[dict[str, Any]] | None = None
-    demand: list[dict[str, Any]] | None = None
-
-
 class FlowsResponse(BaseModel):
     scenario: str
     totals: dict[str, float | None]
