@@ -221,17 +221,6 @@ def test_report_on_the_shipped_dataset(tmp_path: Path) -> None:
     assert len(html) < 3_000_000
 
 
-def test_report_without_the_flow_modules_shows_the_network(
-        tiny: corridor.Network, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import corridor.report as report
-
-    monkeypatch.setattr(report, "_optional", lambda name: None)
-    data = write_report(tiny, None, None, tmp_path / "net.html")
-    assert data.summary == [] and data.charts == [] and data.notes
-    html = (tmp_path / "net.html").read_text()
-    assert 'id="map"' in html and "network only" in html
-
-
 def test_report_shows_periods_and_a_risk_section(tiny: corridor.Network, demand) -> None:
     from corridor.report import render_report
     from corridor.risk import parse_risk, run_risk
