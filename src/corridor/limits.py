@@ -77,6 +77,9 @@ SCALE_FACTOR = Range(0, 1_000)
 COMBINED_FACTOR = Range(1e-6, 1e6)
 INVESTMENT_USD = Range(0, 1e13, "USD")
 DURATION_DAYS = Range(0, 366, "days", low_open=True)
+BUILD_YEARS = Range(0, 30, "years")
+LIFE_YEARS = Range(1, 100, "years")
+DISCOUNT_RATE = Range(0, 0.5)
 
 RANGES: dict[str, Range] = {
     "length_km": LENGTH_KM,
@@ -91,11 +94,14 @@ RANGES: dict[str, Range] = {
     "co2_g_per_tkm": CO2_G_PER_TKM,
     "t_per_teu": T_PER_TEU,
     "value_usd_per_t": VALUE_USD_PER_T,
-    "year": YEAR,
+    "year, status_year, opening_year": YEAR,
     "factor (multiply_cost, multiply_time)": FACTOR,
     "factor (scale_capacity, demand)": SCALE_FACTOR,
     "cost and time factors after all changes": COMBINED_FACTOR,
-    "investment_usd": INVESTMENT_USD,
+    "investment_usd, capex_usd, opex_usd_per_year, amount, amount_usd": INVESTMENT_USD,
+    "build_years (ledger)": BUILD_YEARS,
+    "life_years (ledger)": LIFE_YEARS,
+    "discount rate (appraise, invest)": DISCOUNT_RATE,
     "capacity_t (storage)": TONNES,
     "duration_days (dated scenario changes)": DURATION_DAYS,
 }

@@ -337,6 +337,9 @@ class _Plan:
     countries: tuple[str, ...]
     year_days: int
     parameter_names: list[str] = field(default_factory=list)
+    #: ids and corridor tags of the links of the scenario's network (it may add links)
+    link_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    link_corridors: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
 
 
 def build_plan(network: Network, demand: pd.DataFrame, risk: RiskFile) -> _Plan:
@@ -380,7 +383,9 @@ def build_plan(network: Network, demand: pd.DataFrame, risk: RiskFile) -> _Plan:
                  event_factor=np.array([e.factor for e in risk.events]), cost_parts=parts,
                  measures=measures, n_links=len(links), exporters=exporters,
                  countries=countries, year_days=366 if _leap(risk.year) else 365,
-                 parameter_names=[p.name for p in risk.parameters])
+                 parameter_names=[p.name for p in risk.parameters],
+                 link_ids=links.index.to_numpy(dtype=object),
+                 link_corridors=links["corridor"].to_numpy(dtype=object))
 
 
 def _cost_parts(model: FlowModel, risk: RiskFile) -> dict[str, np.ndarray]:
@@ -767,8 +772,7 @@ def _result(plan: _Plan, risk: RiskFile, seed: int, rows: list[dict], network: N
     summary = pd.DataFrame([_tails(name, table[name].to_numpy(dtype=float))
                             for name in metrics])
     flows = np.array([r["link_t"] for r in rows])
-    links = pd.DataFrame({"link_id": network.links.index,
-                          "corridor": network.links["corridor"].to_numpy(),
+    links = pd.DataFrame({"link_id": plan.link_ids, "corridor": plan.link_corridors,
                           "undisturbed_t": base, "mean_t": flows.mean(axis=0),
                           "p10_t": np.quantile(flows, 0.1, axis=0),
                           "expected_lost_t": np.maximum(base[None, :] - flows, 0).mean(axis=0)})

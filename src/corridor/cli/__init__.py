@@ -9,6 +9,7 @@ The modules are imported in the order ``--help`` lists their commands: routes fi
 from corridor.cli import route as _route  # noqa: F401  (registers commands)
 from corridor.cli import flows as _flows  # noqa: F401
 from corridor.cli import risk as _risk  # noqa: F401
+from corridor.cli import invest as _invest  # noqa: F401
 from corridor.cli import calibration as _calibration  # noqa: F401
 from corridor.cli import report as _report  # noqa: F401
 from corridor.cli import export as _export  # noqa: F401

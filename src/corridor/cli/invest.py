@@ -1,0 +1,198 @@
+"""Commands: ``ledger`` (projects and agreements) and ``appraise`` (a project's NPV, BCR, IRR)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from corridor.cli.common import (
+    CostsOption,
+    CsvOption,
+    DemandOption,
+    JsonOption,
+    NetworkOption,
+    app,
+    console,
+    handle_errors,
+    open_inputs,
+    print_json,
+    progress_bar,
+    run_inputs,
+)
+from corridor.errors import InvalidOptionError
+from corridor.tables import split_list
+
+LedgerOption = Annotated[Path | None, typer.Option(
+    "--ledger", envvar="CORRIDOR_LEDGER", help="Ledger folder (projects.csv, agreements.csv, "
+                                               "projects/*.toml, sources.csv).")]
+
+
+def _year(value: object) -> str:
+    return "–" if value is None or value != value else str(int(value))
+
+
+def _usd(amount: float) -> str:
+    if amount != amount:  # NaN
+        return "–"
+    return f"{amount / 1e9:,.2f} bn" if abs(amount) >= 1e9 else f"{amount / 1e6:,.1f} m"
+
+
+@app.command("ledger")
+@handle_errors
+def ledger_command(
+    kind: Annotated[str | None, typer.Option(
+        "--kind", help="project or agreement (default: both).")] = None,
+    country: Annotated[str | None, typer.Option(help="A republic's ISO3 code, e.g. KAZ.")
+                       ] = None,
+    partner: Annotated[str | None, typer.Option(help="Part of a partner's name, e.g. Japan.")
+                       ] = None,
+    status: Annotated[str | None, typer.Option(
+        help="The lowest status to list: announced, signed, financed, building, operating.")
+    ] = None,
+    as_json: JsonOption = False,
+    ledger: LedgerOption = None,
+) -> None:
+    """List the ledger's projects and agreements, with amounts, partners and status.
+
+    Example: corridor ledger --partner Japan --status signed
+    """
+    from corridor.ledger import STATUSES, load_ledger
+
+    if kind is not None and kind not in ("project", "agreement"):
+        raise InvalidOptionError(f"Unknown kind {kind!r}; choose project or agreement.")
+    if status is not None and status not in STATUSES:
+        raise InvalidOptionError(f"Unknown status {status!r}; choose one of "
+                                 f"{', '.join(STATUSES)}.")
+    table = load_ledger(ledger).entries(kind, country, partner, status)
+    if as_json:
+        print_json(table.to_dict(orient="records"))
+        return
+    out = Table(title=f"Ledger: {len(table)} entries", title_justify="left")
+    for name, justify, width in (("entry", "left", 9), ("id", "left", 28),
+                                 ("title", "left", 36), ("countries", "left", 11),
+                                 ("partners", "left", 18), ("status", "left", 9),
+                                 ("USD", "right", 9), ("year", "right", 4)):
+        out.add_column(name, justify=justify, max_width=width, no_wrap=True,
+                       overflow="ellipsis")
+    for row in table.itertuples(index=False):
+        out.add_row(row.entry, row.id, row.title, row.countries, str(row.partners or ""),
+                    row.status, _usd(float(row.amount_usd)), str(row.year))
+    console.print(out)
+
+
+@app.command("appraise")
+@handle_errors
+def appraise_command(
+    project: Annotated[str, typer.Argument(help="A project id of the ledger.")],
+    scenarios: Annotated[str, typer.Option(
+        "--scenarios", "-s", help="Scenarios to appraise under, comma-separated "
+                                  "(baseline is the network as shipped).")] = "baseline",
+    risk: Annotated[str | None, typer.Option(
+        help="A risk file: adds the expected case over its draws.")] = None,
+    draws: Annotated[int, typer.Option(min=1, max=100_000, help="Draws with --risk.")] = 200,
+    seed: Annotated[int, typer.Option(help="Seed of the risk draws.")] = 0,
+    rate: Annotated[float, typer.Option(help="Discount rate a year.")] = 0.09,
+    as_json: JsonOption = False,
+    csv: CsvOption = None,
+    ledger: LedgerOption = None,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+) -> None:
+    """A project's yearly benefit under each scenario, and its NPV, BCR and IRR.
+
+    The benefit is the generalised cost and the export value of stranded cargo that the
+    project saves in the modelled year; the capital cost is spread over its building years.
+
+    Example: corridor appraise sarzha_terminal --scenarios baseline,cpc-outage
+    """
+    from corridor.appraisal import appraise
+    from corridor.ledger import load_ledger
+    from corridor.outputs import check_folder, write_tables
+
+    book = load_ledger(ledger)
+    book.check_project(project)
+    net, table = open_inputs(network, costs, demand)
+    names = [None if s == "baseline" else s for s in split_list(scenarios)] or [None]
+    if csv is not None:
+        check_folder(csv, ("cases.csv", "hhi.csv", "cash_flows.csv"), run_inputs(net, demand))
+    with progress_bar("solves", shown=not as_json and risk is not None):
+        result = appraise(net, table, book, project, tuple(names), rate=rate, risk=risk,
+                          draws=draws, seed=seed)
+    if csv is not None:
+        write_tables(csv, {"cases.csv": result.cases, "hhi.csv": result.hhi,
+                           "cash_flows.csv": result.cash_flows}, run_inputs(net, demand))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    row = book.projects.loc[project]
+    console.print(f"{row['name']} ({project}): capital {_usd(float(row['capex_usd']))} USD, "
+                  f"opens {_year(row['opening_year'])}, discount rate {rate:.1%}")
+    out = Table(title_justify="left")
+    for name in ("case", "benefit USD/yr", "cost saved", "stranded avoided Mt",
+                 "cargo value kept", "CO2 saved kt", "NPV USD", "BCR", "IRR"):
+        out.add_column(name, justify="left" if name == "case" else "right")
+    for case in result.cases.itertuples(index=False):
+        out.add_row(case.case, _usd(case.benefit_usd), _usd(case.cost_saved_usd),
+                    f"{case.stranded_avoided_t / 1e6:,.2f}",
+                    _usd(case.stranded_value_avoided_usd), f"{case.co2_saved_t / 1e3:,.0f}",
+                    _usd(case.npv_usd),
+                    "–" if case.bcr is None or case.bcr != case.bcr else f"{case.bcr:.2f}",
+                    "–" if case.irr is None or case.irr != case.irr else f"{case.irr:.1%}")
+    console.print(out)
+
+
+@app.command("invest")
+@handle_errors
+def invest_command(
+    budget: Annotated[float, typer.Option("--budget", min=0.0,
+                                          help="Capital available, USD (e.g. 2e9).")],
+    scenarios: Annotated[str, typer.Option(
+        "--scenarios", "-s", help="Scenarios the projects are appraised under, "
+                                  "comma-separated; values are their mean.")] = "baseline",
+    objective: Annotated[str, typer.Option(
+        help="npv (most net present value) or hhi (lowest transit HHI of --exporter).")
+    ] = "npv",
+    exporter: Annotated[str, typer.Option(help="The exporter of objective hhi.")] = "KAZ",
+    rate: Annotated[float, typer.Option(help="Discount rate a year.")] = 0.09,
+    as_json: JsonOption = False,
+    ledger: LedgerOption = None,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+) -> None:
+    """The set of ledger projects that does most for a budget, and the frontier up to it.
+
+    Solved as a 0-1 programme with HiGHS; requires and excludes of projects.csv hold.
+
+    Example: corridor invest --budget 5e9 --scenarios baseline,cpc-outage
+    """
+    from corridor.ledger import load_ledger
+    from corridor.portfolio import invest
+
+    book = load_ledger(ledger)
+    net, table = open_inputs(network, costs, demand)
+    names = [None if s == "baseline" else s for s in split_list(scenarios)] or [None]
+    result = invest(net, table, book, budget, tuple(names), objective=objective,
+                    exporter=exporter.strip().upper(), rate=rate)
+    if as_json:
+        print_json(result.to_dict())
+        return
+    out = Table(title=f"Projects for {_usd(budget)} USD, by {objective}", title_justify="left")
+    for name in ("project", "capital USD", "benefit USD/yr", "NPV USD", "BCR", "why"):
+        out.add_column(name, justify="left" if name in ("project", "why") else "right")
+    for row in result.candidates.itertuples(index=False):
+        out.add_row(row.project_id, _usd(row.capex_usd), _usd(row.benefit_usd_per_year),
+                    _usd(row.npv_usd), f"{row.bcr:.2f}" if row.bcr == row.bcr else "–",
+                    row.why, style="bold" if row.chosen else "")
+    console.print(out)
+    frontier = Table(title="Frontier: budget against value", title_justify="left")
+    for name in ("budget USD", "value", "capital used", "projects"):
+        frontier.add_column(name, justify="left" if name == "projects" else "right")
+    for row in result.frontier.itertuples(index=False):
+        value = _usd(row.value) if objective == "npv" else f"{row.value:+,.0f}"
+        frontier.add_row(_usd(row.budget_usd), value, _usd(row.capex_usd), row.projects or "–")
+    console.print(frontier)
