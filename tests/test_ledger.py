@@ -232,3 +232,26 @@ def test_invest_picks_what_pays_within_the_budget(tiny: corridor.Network,
     assert "budget" in poor.candidates.set_index("project_id").at["second_pipe", "why"]
     with pytest.raises(InvalidOptionError, match="objective"):
         invest(tiny, demand, ledger, 1e9, objective="profit")
+
+
+def test_api_ledger_appraise_and_partners(tiny: corridor.Network,
+                                          demand: pd.DataFrame) -> None:
+    from fastapi.testclient import TestClient
+
+    from corridor.service import create_app
+
+    client = TestClient(create_app(tiny, demand, scenarios=FLOWS / "scenarios",
+                                   ledger=LEDGER))
+    entries = client.get("/api/ledger", params={"kind": "project"}).json()["entries"]
+    twin = next(e for e in entries if e["id"] == "second_pipe")
+    assert twin["modelled"] and twin["links"] == ["ob2"]
+    assert [f["properties"]["id"] for f in twin["geojson"]["features"]] == ["ob2"]
+    body = client.get("/api/appraise/second_pipe", params={"scenario": "close-pipe"}).json()
+    assert body["cases"][0]["benefit_usd"] > 0 and body["scenario"] == "close-pipe"
+    wrong = client.get("/api/appraise/second_pip")
+    assert wrong.status_code == 422 and "did you mean 'second_pipe'" in wrong.json()["message"]
+    bad = client.get("/api/ledger", params={"status": "maybe"})
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_option"
+    profiles = client.get("/api/partners").json()
+    assert {r["dimension"] for r in profiles["summary"]} == {"transit", "markets", "labour",
+                                                              "finance"}

@@ -87,7 +87,7 @@ def server(tmp_path_factory) -> Iterator[str]:
     (scenarios / "cpc-outage.toml").write_text(CPC_TEST, encoding="utf-8")
     yield from _serve(["--network", str(TINY / "network"), "--costs", str(TINY / "costs"),
                        "--demand", str(FIXTURES / "flows" / "demand.csv"),
-                       "--scenarios", str(scenarios)],
+                       "--scenarios", str(scenarios), "--ledger", str(FIXTURES / "ledger")],
                       tmp_path_factory.mktemp("log") / "server.log")
 
 
@@ -190,6 +190,24 @@ def test_route_avoiding_a_strait(page) -> None:
     page.wait_for_selector(".route:has-text('Port East → Port West')")
     text = page.locator(".route").first.inner_text()
     assert "passes: Caspian crossing" in text and "The Narrows" not in text
+
+
+def test_ledger_appraisal_and_partners(page) -> None:
+    page.fill("#ledger-partner", "test bank")
+    page.click("#ledger-submit")
+    page.wait_for_selector("#ledger-table")
+    rows = page.locator("#ledger-table tbody tr")
+    assert rows.count() == 2 and "Second oil pipeline" in rows.first.inner_text()
+    page.select_option("#scenario", "close-pipe")
+    rows.first.locator("button.appraise").click()
+    page.wait_for_selector("#appraisal-cards")
+    cards = page.inner_text("#appraisal-cards")
+    assert "NPV at 9 %" in cards and "BCR" in cards
+    assert page.locator("path.project-line").count() == 1  # the twin pipeline, drawn
+    page.click("#partners-submit")
+    page.wait_for_selector("#partners-table")
+    text = page.inner_text("#partners-table")
+    assert "UZB" in text and "remittances" in text and "Russia 77 %" in text
 
 
 def test_unknown_place_shows_suggestion(page) -> None:

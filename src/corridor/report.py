@@ -262,6 +262,7 @@ class ReportData:
     headline: list[str] = field(default_factory=list)
     calibration: dict = field(default_factory=dict)
     risk: dict = field(default_factory=dict)
+    invest: dict = field(default_factory=dict)
 
 
 def _table(title: str, frame: pd.DataFrame, formats: dict[str, str] | None = None,
@@ -596,6 +597,55 @@ def histogram_chart(title: str, values: np.ndarray, scale: float = 1.0, unit: st
     return hbar_chart(title, rows, "% of draws")
 
 
+def invest_section(network: Network, demand: pd.DataFrame, scenario: Any,
+                   result: Any) -> dict:
+    """The shipped ledger, the appraisal of its modelled projects under the report's scenario,
+    and the republics' partner profiles, as report charts and tables (empty when the ledger
+    does not fit the network, e.g. a network of one's own)."""
+    from corridor.appraisal import appraise
+    from corridor.ledger import load_ledger
+    from corridor.metrics import dependency
+    from corridor.partners import load_shares, profiles
+
+    book = load_ledger()
+    tables, charts, notes = [], [], []
+    entries = book.entries()
+    tables.append(_table("Ledger: projects and agreements (amounts in USD where published)",
+                         entries.drop(columns=["source_id"]), {"amount_usd": ",.0f"},
+                         limit=80))
+    rows = []
+    for project in book.projects.index:
+        if not book.modelled(project) or pd.isna(book.projects.at[project, "capex_usd"]):
+            continue
+        try:
+            case = appraise(network, demand, book, project, (scenario,)).cases.iloc[0]
+        except CorridorError as exc:
+            notes.append(f"{project}: not appraised on this network ({exc})")
+            continue
+        rows.append({"project": project, "capex_usd": book.projects.at[project, "capex_usd"],
+                     "benefit_usd_per_year": case["benefit_usd"], "npv_usd": case["npv_usd"],
+                     "bcr": case["bcr"]})
+    if rows:
+        appraisals = pd.DataFrame(rows)
+        tables.append(_table("Modelled projects under this scenario (9 % a year)", appraisals,
+                             {"capex_usd": ",.0f", "benefit_usd_per_year": ",.0f",
+                              "npv_usd": ",.0f", "bcr": ".2f"}))
+        charts.append({"kind": "hbar", "id": "chart-invest-npv", **hbar_chart(
+            "Net present value of the modelled projects (bn USD)",
+            [{"label": r["project"], "value": r["npv_usd"] / 1e9,
+              "note": f"{r['npv_usd'] / 1e9:+,.2f} bn", "cls": "bad" if r["npv_usd"] < 0
+              else ""} for r in rows])})
+    partner = profiles(load_shares(), book, dependency(result))
+    summary = partner.summary[partner.summary["detail"] != ""]
+    tables.append(_table("Dependency on partners: transit, markets, labour, finance (HHI range "
+                         "where published shares cover part of the partners)",
+                         summary, {"coverage_pct": ".0f", "hhi_low": ",.0f",
+                                   "hhi_high": ",.0f", "top_share_pct": ".0f"}))
+    return {"note": ("The ledger holds sourced projects and agreements; a project is appraised "
+                     "when its network change is modelled and its capital cost published "
+                     "(docs/invest.md)."), "charts": charts, "tables": tables, "notes": notes}
+
+
 def risk_section(result: Any) -> dict:
     """A Monte Carlo run (:func:`corridor.risk.run_risk`) as report charts and tables."""
     draws = result.draws
@@ -690,6 +740,8 @@ def build_report(network: Network, scenario: Any = None, compare: Any = None,
         data.calibration = calibration_section(network, demand, baseline)
     if risk is not None:
         data.risk = risk_section(risk)
+    if result is not None:
+        data.invest = invest_section(network, demand, chosen, result)
     sources = map_network.sources.reset_index().fillna("")
     data.sources = [{**row, "link": web_link(row.get("url", ""))}
                     for row in sources.to_dict(orient="records")]

@@ -196,3 +196,74 @@ def invest_command(
         value = _usd(row.value) if objective == "npv" else f"{row.value:+,.0f}"
         frontier.add_row(_usd(row.budget_usd), value, _usd(row.capex_usd), row.projects or "–")
     console.print(frontier)
+
+
+@app.command("partners")
+@handle_errors
+def partners_command(
+    republic: Annotated[str | None, typer.Option(
+        help="One republic's shares in detail (KAZ, UZB, TKM, KGZ, TJK).")] = None,
+    scenario: Annotated[str | None, typer.Option(
+        "--scenario", "-s", help="Scenario of the transit dimension.")] = None,
+    as_json: JsonOption = False,
+    ledger: LedgerOption = None,
+    network: NetworkOption = None,
+    costs: CostsOption = None,
+    demand: DemandOption = None,
+) -> None:
+    """How each republic depends on its partners: transit, markets, labour and finance.
+
+    Shares and HHI per dimension; where published shares cover part of the partners the HHI
+    is a range. Without --republic the five are set side by side.
+
+    Example: corridor partners --republic UZB
+    """
+    from corridor.flow.logit import assign_flows
+    from corridor.ledger import load_ledger
+    from corridor.metrics import dependency
+    from corridor.partners import REPUBLICS, load_shares, profiles
+    from corridor.scenario import load_scenario
+
+    if republic is not None and republic.strip().upper() not in REPUBLICS:
+        raise InvalidOptionError(f"Unknown republic {republic!r}; choose one of "
+                                 f"{', '.join(REPUBLICS)}.")
+    net, table = open_inputs(network, costs, demand)
+    chosen = None if scenario in (None, "baseline") else load_scenario(scenario)
+    result = profiles(load_shares(), load_ledger(ledger),
+                      dependency(assign_flows(net, table, chosen)))
+    if republic is not None:
+        code = republic.strip().upper()
+        shares = result.shares[result.shares["republic"] == code]
+        summary = result.summary[result.summary["republic"] == code]
+    else:
+        shares, summary = result.shares, result.summary
+    if as_json:
+        print_json({"shares": shares.to_dict(orient="records"),
+                    "summary": summary.to_dict(orient="records")})
+        return
+    out = Table(title="Dependency on partners (HHI 0-10,000; a range where published shares "
+                      "cover part of the partners)", title_justify="left")
+    for name in ("republic", "dimension", "table", "period", "coverage %", "HHI",
+                 "largest partner"):
+        out.add_column(name, justify="right" if name in ("coverage %", "HHI") else "left")
+    for row in summary.itertuples(index=False):
+        if not row.detail:
+            gap = ("no exports in the model's demand" if row.dimension == "transit" else
+                   "no agreement in USD in the ledger" if row.dimension == "finance" else
+                   "no published shares found")
+            out.add_row(row.republic, row.dimension, gap, "", "", "", "")
+            continue
+        span = (f"{row.hhi_low:,.0f}" if abs(row.hhi_high - row.hhi_low) < 1 else
+                f"{row.hhi_low:,.0f}-{row.hhi_high:,.0f}")
+        out.add_row(row.republic, row.dimension, row.detail, row.period,
+                    f"{row.coverage_pct:.0f}", span,
+                    f"{row.top_partner} {row.top_share_pct:.0f} %")
+    console.print(out)
+    if republic is not None:
+        detail = Table(title=f"{republic.upper()}: the shares", title_justify="left")
+        for name in ("dimension", "table", "partner", "share %", "period", "source"):
+            detail.add_column(name, justify="right" if name == "share %" else "left")
+        for row in shares.itertuples(index=False):
+            detail.add_row(row.dimension, row.detail, row.partner, f"{row.share_pct:.1f}",
+                           row.period, row.source_id)
+        console.print(detail)

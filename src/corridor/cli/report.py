@@ -140,6 +140,9 @@ def serve_command(
     demand: DemandOption = None,
     scenarios: Annotated[Path | None, typer.Option(
         "--scenarios", help="Folder of scenario TOML files (default: the built-ins).")] = None,
+    ledger: Annotated[Path | None, typer.Option(
+        "--ledger", envvar="CORRIDOR_LEDGER", help="Ledger folder (default: the shipped one).")
+    ] = None,
 ) -> None:
     """Serve the JSON API and the interactive map at http://HOST:PORT/.
 
@@ -159,12 +162,13 @@ def serve_command(
     console.print(f"Corridor at http://{host}:{port}/  (API docs: /docs)")
     if workers > 1:  # each worker process loads its own copy through the factory
         for name, value in (("CORRIDOR_NETWORK", network), ("CORRIDOR_COSTS", costs),
-                            ("CORRIDOR_DEMAND", demand), ("CORRIDOR_SCENARIOS", scenarios)):
+                            ("CORRIDOR_DEMAND", demand), ("CORRIDOR_SCENARIOS", scenarios),
+                            ("CORRIDOR_LEDGER", ledger)):
             if value is not None:
                 os.environ[name] = str(Path(value).resolve())
         _serve_processes(host, port, workers)
         return
-    uvicorn.run(create_app(net, demand_table, scenarios), host=host, port=port,
+    uvicorn.run(create_app(net, demand_table, scenarios, ledger=ledger), host=host, port=port,
                 log_level="warning")
 
 

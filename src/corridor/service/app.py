@@ -13,6 +13,7 @@ import anyio
 import anyio.to_thread
 import pandas as pd
 from fastapi import Body, FastAPI, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -72,7 +73,8 @@ ScenarioName = Annotated[str, Query(max_length=64, description="A scenario name.
 def create_app(network: Network | None = None, demand: pd.DataFrame | None = None,
                scenarios: str | Path | None = None,
                budget_s: float | None = REQUEST_BUDGET_S,
-               observations: str | Path | None = None) -> FastAPI:
+               observations: str | Path | None = None,
+               ledger: str | Path | None = None) -> FastAPI:
     """Build the FastAPI application.
 
     Parameters
@@ -87,6 +89,9 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         Wall-clock budget of one solve, seconds (see :class:`Engine`).
     observations
         Folder of observation tables for ``/api/calibration`` (default: the shipped ones).
+    ledger
+        Folder of the ledger for ``/api/ledger``, ``/api/appraise`` and ``/api/partners``
+        (default: the shipped one).
 
     Returns
     -------
@@ -94,7 +99,7 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         With the engine in ``app.state.engine``. ``/docs`` serves Swagger UI from the locally
         vendored ``swagger-ui-dist`` (no CDN); ``/openapi.json`` is the schema.
     """
-    engine = Engine(network, demand, scenarios, budget_s, observations)
+    engine = Engine(network, demand, scenarios, budget_s, observations, ledger)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
@@ -249,6 +254,26 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         the count, WAPE, mean bias and the share within ±15 % and ±30 %."""
         return await in_thread(request, "heavy", engine.calibration, scenario)
 
+    @app.get("/api/ledger", responses=ERRORS, tags=["invest"])
+    def ledger(kind: Annotated[str | None, Query(max_length=20)] = None,
+               country: Annotated[str | None, Query(max_length=3)] = None,
+               partner: Annotated[str | None, Query(max_length=60)] = None,
+               status: Annotated[str | None, Query(max_length=20)] = None) -> dict:
+        """Projects and agreements of the ledger, filtered by kind, republic, partner and
+        lowest status."""
+        return engine.ledger(kind, country, partner, status)
+
+    @app.get("/api/appraise/{project}", responses=ERRORS, tags=["invest"])
+    async def appraise(request: Request, project: Annotated[str, PathParam(max_length=80)],
+                       scenario: ScenarioName = "baseline") -> dict:
+        """A project's yearly benefit, NPV, BCR and IRR under a scenario."""
+        return await in_thread(request, "heavy", engine.appraisal, project, scenario)
+
+    @app.get("/api/partners", responses=ERRORS, tags=["invest"])
+    async def partners(request: Request, scenario: ScenarioName = "baseline") -> dict:
+        """Each republic's dependency on its partners: transit, markets, labour, finance."""
+        return await in_thread(request, "heavy", engine.partners, scenario)
+
     @app.get("/api/critical", response_model=CriticalResponse, responses=ERRORS,
              tags=["flows"])
     async def critical(request: Request, scenario: ScenarioName = "baseline",
@@ -286,8 +311,9 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def app_from_env() -> FastAPI:
     """App factory for ``uvicorn --factory`` and multi-process serving.
 
-    Reads the folders from ``CORRIDOR_NETWORK``, ``CORRIDOR_COSTS``, ``CORRIDOR_DEMAND`` and
-    ``CORRIDOR_SCENARIOS`` (each optional; defaults are the shipped data).
+    Reads the folders from ``CORRIDOR_NETWORK``, ``CORRIDOR_COSTS``, ``CORRIDOR_DEMAND``,
+    ``CORRIDOR_SCENARIOS`` and ``CORRIDOR_LEDGER`` (each optional; defaults are the shipped
+    data).
     """
     import os
 
@@ -298,4 +324,5 @@ def app_from_env() -> FastAPI:
         from corridor.demand import load_demand
 
         demand = load_demand(os.environ["CORRIDOR_DEMAND"], network)
-    return create_app(network, demand, os.environ.get("CORRIDOR_SCENARIOS") or None)
+    return create_app(network, demand, os.environ.get("CORRIDOR_SCENARIOS") or None,
+                      ledger=os.environ.get("CORRIDOR_LEDGER") or None)

@@ -161,8 +161,10 @@ class Engine:
     def __init__(self, network: Network | None = None, demand: pd.DataFrame | None = None,
                  scenarios: str | Path | None = None,
                  budget_s: float | None = REQUEST_BUDGET_S,
-                 observations: str | Path | None = None) -> None:
+                 observations: str | Path | None = None,
+                 ledger: str | Path | None = None) -> None:
         self.network = network if network is not None else load_network()
+        self._ledger_folder = Path(ledger) if ledger is not None else None
         self._observation_folder = Path(observations) if observations is not None else None
         self.budget_s = budget_s
         self._demand = demand
@@ -404,6 +406,66 @@ class Engine:
                          ("totals", "corridors", "hhi", "links", "stranded")}
         return out
 
+    def ledger(self, kind: str | None = None, country: str | None = None,
+               partner: str | None = None, status: str | None = None) -> dict:
+        """The ledger's projects and agreements, filtered (see :meth:`Ledger.entries`)."""
+        from corridor.ledger import STATUSES, load_ledger
+
+        if kind is not None and kind not in ("project", "agreement"):
+            raise InvalidOptionError(f"Unknown kind {kind!r}; choose project or agreement.")
+        if status is not None and status not in STATUSES:
+            raise InvalidOptionError(f"Unknown status {status!r}; choose one of "
+                                     f"{', '.join(STATUSES)}.")
+        book = load_ledger(self._ledger_folder)
+        table = book.entries(kind, country, partner, status)
+        modelled = [entry == "project" and book.modelled(i)
+                    for entry, i in zip(table["entry"], table["id"], strict=True)]
+        table["modelled"] = modelled
+        table["links"] = [_project_links(book, i) if m else []
+                          for i, m in zip(table["id"], modelled, strict=True)]
+        out = records(table)
+        for entry, is_modelled in zip(out, modelled, strict=True):
+            entry["geojson"] = (self._project_geojson(book, entry["id"], entry["links"])
+                                if is_modelled else None)
+        return {"entries": out}
+
+    def _project_geojson(self, book: Any, project: str, links: list[str]) -> dict | None:
+        """The links a project changes or adds, drawn on the network it makes (None when its
+        change does not fit this network)."""
+        from corridor.geometry import collection, link_features
+        from corridor.scenario import apply_scenario
+
+        try:
+            built, _ = apply_scenario(self.network, book.scenario(project),
+                                      self.demand().head(0))
+        except CorridorError:
+            return None
+        wanted = set(links)
+        return collection([f for f in link_features(built) if f["properties"]["id"] in wanted])
+
+    def appraisal(self, project: str, name: str) -> dict:
+        """A ledger project's appraisal under a scenario (cached)."""
+        from corridor.appraisal import appraise
+        from corridor.ledger import load_ledger
+
+        book = load_ledger(self._ledger_folder)
+        book.check_project(project)
+        scenario = self.load_scenario(name)
+        result = self._cached(f"appraise:{project}:{name}", lambda: appraise(
+            self.network, self.demand(), book, project, (scenario,)))
+        return {"project": project, "scenario": name, **jsonable(result.to_dict())}
+
+    def partners(self, name: str) -> dict:
+        """The republics' partner profiles, with transit under a scenario."""
+        from corridor.ledger import load_ledger
+        from corridor.metrics import dependency
+        from corridor.partners import load_shares, profiles
+
+        result = profiles(load_shares(), load_ledger(self._ledger_folder),
+                          dependency(self.flow_result(name)))
+        return {"scenario": name, "shares": records(result.shares),
+                "summary": records(result.summary)}
+
     def dependency(self, name: str, exporter: str | None = None) -> dict:
         """Each exporter's shares and HHI by transit country, corridor, mode and partner."""
         from corridor.metrics import dependency
@@ -454,3 +516,14 @@ class Engine:
             return calibrate(network, demand, observations=observed, result=result)
 
         return self._cached(f"calibration:{name}", run).to_dict()
+
+
+def _project_links(book: object, project: str) -> list[str]:
+    """The links a project's change names (to draw it on the map)."""
+    links: list[str] = []
+    for action in book.scenario(project).all_actions():
+        names = action.params.get("link", [])
+        links += [names] if isinstance(names, str) else list(names)
+        if action.kind == "add_link":
+            links.append(action.params["link_id"])
+    return links

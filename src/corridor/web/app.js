@@ -48,6 +48,7 @@ function initMap() {
     network: L.layerGroup().addTo(state.map),
     flows: L.layerGroup().addTo(state.map),
     routes: L.layerGroup().addTo(state.map),
+    projects: L.layerGroup().addTo(state.map),
     nodes: L.layerGroup().addTo(state.map),
   };
   L.control.layers(null, {
@@ -353,6 +354,73 @@ async function loadPassages() {
     `<option value="${esc(p.passage_id)}">${esc(p.name)}</option>`).join(""));
 }
 
+/* -- investments and partners ------------------------------------------------------------- */
+
+function drawProject(geojson) {
+  state.layers.projects.clearLayers();
+  if (!geojson) return;
+  const layer = L.geoJSON(geojson, {
+    style: { color: "#8e44ad", weight: 6, opacity: 0.9, className: "project-line" },
+    onEachFeature: (f, l) => l.bindTooltip(`project link ${esc(f.properties.id)}`),
+  }).addTo(state.layers.projects);
+  const bounds = layer.getBounds();
+  if (bounds.isValid()) state.map.fitBounds(bounds, { padding: [60, 60], maxZoom: 6 });
+}
+
+async function appraiseProject(entry) {
+  $("invest-error").textContent = "";
+  drawProject(entry.geojson);
+  $("invest-result").innerHTML = '<p class="muted">appraising…</p>';
+  try {
+    const scenario = $("scenario").value || "baseline";
+    const data = await api(`/api/appraise/${encodeURIComponent(entry.id)}?scenario=${encodeURIComponent(scenario)}`);
+    const c = data.cases[0];
+    $("invest-result").innerHTML = `<div class="cards" id="appraisal-cards">`
+      + card("benefit a year", fmt(c.benefit_usd / 1e6, 1), "m USD")
+      + card("NPV at " + fmt(data.rate * 100, 0) + " %", fmt(c.npv_usd / 1e6, 0), "m USD", c.npv_usd < 0 ? "bad" : "")
+      + card("BCR", c.bcr === null ? "–" : fmt(c.bcr, 2), "")
+      + `</div><p class="muted small">${esc(entry.title)} under ${esc(data.scenario)}</p>`;
+  } catch (e) {
+    $("invest-result").innerHTML = "";
+    $("invest-error").textContent = e.message;
+  }
+}
+
+async function listLedger() {
+  $("invest-error").textContent = "";
+  const partner = $("ledger-partner").value.trim();
+  const data = await api(`/api/ledger${partner ? `?partner=${encodeURIComponent(partner)}` : ""}`);
+  const rows = data.entries.map((e, i) => `<tr data-index="${i}" class="${e.modelled ? "modelled" : ""}">`
+    + `<td>${esc(e.entry)}</td><td>${esc(e.title)}</td><td>${esc(e.countries)}</td><td>${esc(e.status)}</td>`
+    + `<td class="num">${e.amount_usd === null ? "–" : fmt(e.amount_usd / 1e6, 0)}</td>`
+    + `<td>${e.modelled ? '<button type="button" class="appraise">appraise</button>' : ""}</td></tr>`);
+  $("ledger-list").innerHTML = `<table class="legs" id="ledger-table"><thead><tr><th>entry</th><th>title</th><th>countries</th>`
+    + `<th>status</th><th class="num">m USD</th><th></th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  document.querySelectorAll("#ledger-table button.appraise").forEach((b) => b.addEventListener("click", (event) => {
+    const index = Number(event.target.closest("tr").dataset.index);
+    appraiseProject(data.entries[index]);
+  }));
+}
+
+async function showPartners() {
+  $("invest-error").textContent = "";
+  $("invest-result").innerHTML = '<p class="muted">computing…</p>';
+  try {
+    const scenario = $("scenario").value || "baseline";
+    const data = await api(`/api/partners?scenario=${encodeURIComponent(scenario)}`);
+    const rows = data.summary.filter((r) => r.detail).map((r) => `<tr><td>${esc(r.republic)}</td><td>${esc(r.dimension)}</td>`
+      + `<td>${esc(r.detail)}</td><td class="num">${fmt(r.coverage_pct, 0)}</td>`
+      + `<td class="num">${fmt(r.hhi_low, 0)}${Math.abs(r.hhi_high - r.hhi_low) >= 1 ? "–" + fmt(r.hhi_high, 0) : ""}</td>`
+      + `<td>${esc(r.top_partner)} ${fmt(r.top_share_pct, 0)} %</td></tr>`);
+    $("invest-result").innerHTML = `<table class="legs" id="partners-table"><thead><tr><th>republic</th><th>dimension</th>`
+      + `<th>table</th><th class="num">cover %</th><th class="num">HHI</th><th>largest</th></tr></thead>`
+      + `<tbody>${rows.join("")}</tbody></table>`;
+  } catch (e) {
+    $("invest-result").innerHTML = "";
+    $("invest-error").textContent = e.message;
+  }
+}
+
 /* -- start -------------------------------------------------------------------------------- */
 
 async function main() {
@@ -362,6 +430,8 @@ async function main() {
   $("route-form").addEventListener("submit", submitRoute);
   $("flows-submit").addEventListener("click", showFlows);
   $("compare-submit").addEventListener("click", compare);
+  $("ledger-submit").addEventListener("click", () => listLedger().catch((e) => { $("invest-error").textContent = e.message; }));
+  $("partners-submit").addEventListener("click", showPartners);
   const health = await api("/api/health");
   $("commodity").innerHTML = health.commodities.map((c) => `<option>${esc(c)}</option>`).join("");
   await Promise.all([loadBasemap().catch(() => {}), loadNetwork(), loadScenarios(),
