@@ -746,11 +746,11 @@ def run_risk(network: Network, demand: pd.DataFrame, risk: RiskFile | str | Path
                     progress(len(part))
     # the undisturbed year's link flows (this process's solver reuses its cached base solve)
     base = solver.solve(frozenset(), np.ones(len(risk.parameters)))["link_t"]
-    return _result(plan, risk, seed, rows, network, base, time.perf_counter() - start)
+    return _result(plan, risk, seed, rows, base, time.perf_counter() - start)
 
 
-def _result(plan: _Plan, risk: RiskFile, seed: int, rows: list[dict], network: Network,
-            base: np.ndarray, seconds: float) -> RiskResult:
+def _result(plan: _Plan, risk: RiskFile, seed: int, rows: list[dict], base: np.ndarray,
+            seconds: float) -> RiskResult:
     from corridor.metrics import hhi
 
     n_countries = len(plan.countries)
