@@ -143,6 +143,17 @@ def appraise_command(
                     "–" if case.bcr is None or case.bcr != case.bcr else f"{case.bcr:.2f}",
                     "–" if case.irr is None or case.irr != case.irr else f"{case.irr:.1%}")
     console.print(out)
+    moved = result.hhi[result.hhi["change"].abs() >= 0.5]
+    if moved.empty:
+        console.print("No exporter's transit HHI changes.")
+        return
+    hhi = Table(title="Transit HHI with and without the project", title_justify="left")
+    for name in ("case", "exporter", "without", "with", "change"):
+        hhi.add_column(name, justify="left" if name in ("case", "exporter") else "right")
+    for row in moved.itertuples(index=False):
+        hhi.add_row(row.case, row.exporter, f"{row.transit_hhi_without:,.0f}",
+                    f"{row.transit_hhi_with:,.0f}", f"{row.change:+,.0f}")
+    console.print(hhi)
 
 
 @app.command("invest")
