@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import corridor
 from corridor.demand import load_demand
 from corridor.errors import DataError
 from corridor.flow import assign
@@ -305,3 +306,34 @@ def test_one_schema_holds_every_shipped_scenario_and_its_keys() -> None:
     from corridor.network import LINK_COLUMNS
 
     assert set(keys("add_link")) == {c.name for c in LINK_COLUMNS} | {"investment_usd"}
+
+
+def test_a_scenario_adds_a_node_and_a_line_to_it(tiny, demand) -> None:
+    scenario = parse_scenario({
+        "add_node": [{"node_id": "e", "name": "Echo", "name_ru": "Эхо", "country": "KAZ",
+                      "lon": 65.0, "lat": 48.0, "kind": "rail_junction", "source_id": "hand",
+                      "assumption": "a new junction"}],
+        "add_link": [{"link_id": "ae", "from_node_id": "a", "to_node_id": "e",
+                      "directed": False, "mode": "rail", "gauge_mm": 1520, "length_km": 400,
+                      "source_id": "hand", "assumption": "a new line"}]})
+    network, _ = apply_scenario(tiny, scenario, demand)
+    assert "e" not in tiny.nodes.index  # the input is not changed
+    assert network.nodes.at["e", "lat"] == 48.0 and network.resolve("Эхо") == "e"
+    assert corridor.route(network, "Alpha", "Echo")[0].link_ids == ["ae"]
+
+
+@pytest.mark.parametrize(("node", "field", "message"), [
+    ({"node_id": "a"}, "add_node[1].node_id", "node id 'a' already exists"),
+    ({"lon": 500.0}, "add_node[1].lon", "outside the allowed range -180 to 180"),
+    ({"kind": "castle"}, "add_node[1].kind", "'castle' is not one of"),
+    ({"country": None}, "add_node[1].country", "value is missing"),
+    ({"source_id": "nobody"}, "add_node[1].source_id", "unknown source id 'nobody'"),
+])
+def test_an_added_node_is_checked_like_node_csv(tiny, demand, node: dict, field: str,
+                                                 message: str) -> None:
+    row = {"node_id": "e", "name": "Echo", "country": "KAZ", "lon": 65.0, "lat": 48.0,
+           "kind": "rail_junction", "source_id": "hand", "assumption": "x", **node}
+    row = {k: v for k, v in row.items() if v is not None}
+    with pytest.raises(DataError, match=message) as err:
+        apply_scenario(tiny, parse_scenario({"add_node": [row]}), demand)
+    assert err.value.field == field

@@ -22,8 +22,8 @@ from corridor import limits
 from corridor import scenario_schema as schema
 from corridor.errors import DataError, did_you_mean
 from corridor.limits import Range
-from corridor.network import LINK_COLUMNS, MODES, Network
-from corridor.tables import ISO3
+from corridor.network import LINK_COLUMNS, MODES, NODE_COLUMNS, Network
+from corridor.tables import ISO3, split_list
 
 #: Order in which the actions of one scenario file are applied (parents first).
 ACTION_KINDS = tuple(schema.ACTIONS)
@@ -33,6 +33,7 @@ _TIMING = schema.TIMING_KEYS
 #: How a scenario may cut its year (``periods = "month"``).
 PERIOD_KINDS = ("month",)
 _LINK_FIELDS = {c.name: c for c in LINK_COLUMNS}
+_NODE_FIELDS = {c.name: c for c in NODE_COLUMNS}
 _DEMAND_FILTERS = ("origin", "destination", "commodity", "origin_country",
                    "destination_country")
 _DEMAND_ROW = ("origin", "destination", "commodity", "t_per_year", "year", "allowed_modes",
@@ -351,6 +352,8 @@ def _action(kind: str, table: dict, label: str, key: str) -> Action:
     params = {k: v for k, v in table.items() if k not in _TEXT + _TIMING}
     if schema.selectors(kind):
         _selection_params(kind, params, label, key)
+    elif kind == "add_node":
+        _add_node_params(params, label, key)
     elif kind == "add_link":
         _add_link_params(params, label, key)
     elif kind == "demand":
@@ -378,6 +381,15 @@ def _selection_params(kind: str, params: dict, label: str, key: str) -> None:
                                                     limits.TONNES_PER_YEAR)
     elif kind in ("multiply_cost", "multiply_time"):
         params["factor"] = _number(params, "factor", label, key, limits.FACTOR)
+
+
+def _add_node_params(params: dict, label: str, key: str) -> None:
+    """Check (in place) an added node: a full node.csv row."""
+    check_keys(params, schema.keys("add_node"), label, key)
+    for name in (c.name for c in NODE_COLUMNS if c.required):
+        if name not in params or params[name] in ("", None):
+            raise DataError("value is missing", file=label, field=f"{key}.{name}")
+    params.update(_row_values(params, _NODE_FIELDS, label, key))
 
 
 def _add_link_params(params: dict, label: str, key: str) -> None:
@@ -458,9 +470,21 @@ def _timing(table: dict, label: str, key: str) -> dict:
 
 def _link_values(params: dict, label: str, key: str) -> dict:
     """Check the fields of an added link with the same rules as ``link.csv``."""
+    out = _row_values(params, _LINK_FIELDS, label, key)
+    mode, gauge = out.get("mode"), out.get("gauge_mm")
+    if mode == "rail" and gauge is None:
+        raise DataError("rail links need gauge_mm", file=label, field=f"{key}.gauge_mm")
+    if mode != "rail" and gauge is not None:
+        raise DataError("gauge_mm is only allowed on rail links", file=label,
+                        field=f"{key}.gauge_mm")
+    return out
+
+
+def _row_values(params: dict, columns: dict, label: str, key: str) -> dict:
+    """Check the fields of an added row with the rules of its table's columns."""
     out = {}
     for name, value in params.items():
-        column = _LINK_FIELDS.get(name)
+        column = columns.get(name)
         if column is None or value in ("", None):
             continue
         where = f"{key}.{name}"
@@ -483,12 +507,6 @@ def _link_values(params: dict, label: str, key: str) -> dict:
         if problem:
             raise DataError(problem, file=label, field=where)
         out[name] = value
-    mode, gauge = out.get("mode"), out.get("gauge_mm")
-    if mode == "rail" and gauge is None:
-        raise DataError("rail links need gauge_mm", file=label, field=f"{key}.gauge_mm")
-    if mode != "rail" and gauge is not None:
-        raise DataError("gauge_mm is only allowed on rail links", file=label,
-                        field=f"{key}.gauge_mm")
     return out
 
 
@@ -700,6 +718,23 @@ def _multiply(column: str) -> Callable[[Action, _Edit], None]:
     return apply
 
 
+def _add_node(action: Action, edit: _Edit) -> None:
+    row = dict(action.params)
+    node_id = row.pop("node_id")
+    if node_id in edit.nodes.index:
+        raise _fail(action, "node_id", f"node id {node_id!r} already exists")
+    for source in split_list(str(row["source_id"]), ";"):
+        if source not in edit.sources.index:
+            raise _fail(action, "source_id", _unknown("source id", source,
+                                                      list(edit.sources.index)) +
+                        " (declare it in [[sources]])")
+    full = {**{c: "" for c in edit.nodes.columns}, "notes": action.assumption, **row}
+    new = pd.DataFrame([full], index=pd.Index([node_id], name=edit.nodes.index.name))
+    edit.nodes = pd.concat([edit.nodes, new.reindex(columns=edit.nodes.columns)])
+    for column in ("lon", "lat"):
+        edit.nodes[column] = edit.nodes[column].astype(float)
+
+
 def _add_link(action: Action, edit: _Edit) -> None:
     links, nodes, sources = edit.links, edit.nodes, edit.sources
     row = dict(action.params)
@@ -792,6 +827,6 @@ def _demand(action: Action, edit: _Edit) -> None:
     edit.demand = table
 
 
-_APPLY = {"close": _close, "open": _open, "scale_capacity": _scale_capacity,
+_APPLY = {"add_node": _add_node, "close": _close, "open": _open, "scale_capacity": _scale_capacity,
           "multiply_cost": _multiply("cost_factor"), "multiply_time": _multiply("time_factor"),
           "add_link": _add_link, "demand": _demand}

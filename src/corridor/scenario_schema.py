@@ -98,6 +98,23 @@ class DemandChange(Change):
     notes: str | None = None
 
 
+def _add_node_model() -> type[Change]:
+    """A full ``node.csv`` row (its columns, declared once in :mod:`corridor.network`)."""
+    from corridor.network import NODE_COLUMNS
+
+    kinds: dict[str, Any] = {"float": float, "int": int, "bool": bool | int, "str": str}
+    fields: dict[str, Any] = {}
+    for column in NODE_COLUMNS:
+        kind = kinds[column.kind]
+        fields[column.name] = (kind, ...) if column.required else (kind | None, None)
+    return create_model("AddNode", __base__=Change,
+                        __doc__="Add a node (a new station, port or junction): a full node.csv "
+                                "row.", **fields)
+
+
+AddNode = _add_node_model()
+
+
 def _add_link_model() -> type[Change]:
     """A full ``link.csv`` row (its columns, declared once in :mod:`corridor.network`) and the
     investment it takes."""
@@ -129,8 +146,9 @@ class Source(_Strict):
 
 #: The kinds of change, in the order they are applied, and their models.
 ACTIONS: dict[str, type[Change]] = {
-    "add_link": AddLink, "open": Open, "close": Close, "scale_capacity": ScaleCapacity,
-    "multiply_cost": MultiplyCost, "multiply_time": MultiplyTime, "demand": DemandChange}
+    "add_node": AddNode, "add_link": AddLink, "open": Open, "close": Close,
+    "scale_capacity": ScaleCapacity, "multiply_cost": MultiplyCost,
+    "multiply_time": MultiplyTime, "demand": DemandChange}
 
 
 class ScenarioSchema(_Strict):
@@ -148,6 +166,7 @@ class ScenarioSchema(_Strict):
         None, description='"month" to cut the year into months; a change with "start" and '
                           '"duration_days" or "months" does it too.')
     sources: list[Source] | None = None
+    add_node: list[AddNode] | None = None  # type: ignore[valid-type]
     add_link: list[AddLink] | None = None  # type: ignore[valid-type]
     open: list[Open] | None = None
     close: list[Close] | None = None
@@ -167,7 +186,7 @@ def keys(kind: str) -> tuple[str, ...]:
 
 def selectors(kind: str) -> tuple[str, ...]:
     """The selectors a change of ``kind`` takes (empty: it selects no links)."""
-    if kind in ("add_link", "demand"):
+    if kind in ("add_node", "add_link", "demand"):
         return ()
     return tuple(k for k in keys(kind) if k in SELECTOR_NAMES)
 
