@@ -30,6 +30,10 @@ LedgerOption = Annotated[Path | None, typer.Option(
                                                "projects/*.toml, sources.csv).")]
 
 
+def _kt(tonnes: float) -> str:
+    return "–" if tonnes != tonnes else f"{tonnes / 1e3:,.0f}"
+
+
 def _year(value: object) -> str:
     return "–" if value is None or value != value else str(int(value))
 
@@ -138,7 +142,8 @@ def appraise_command(
     for case in result.cases.itertuples(index=False):
         out.add_row(case.case, _usd(case.benefit_usd), _usd(case.cost_saved_usd),
                     f"{case.stranded_avoided_t / 1e6:,.2f}",
-                    _usd(case.stranded_value_avoided_usd), f"{case.co2_saved_t / 1e3:,.0f}",
+                    _usd(case.stranded_value_avoided_usd),
+                    _kt(case.co2_saved_t),
                     _usd(case.npv_usd),
                     "–" if case.bcr is None or case.bcr != case.bcr else f"{case.bcr:.2f}",
                     "–" if case.irr is None or case.irr != case.irr else f"{case.irr:.1%}")
