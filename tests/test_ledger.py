@@ -255,3 +255,18 @@ def test_api_ledger_appraise_and_partners(tiny: corridor.Network,
     profiles = client.get("/api/partners").json()
     assert {r["dimension"] for r in profiles["summary"]} == {"transit", "markets", "labour",
                                                               "finance"}
+
+
+def test_api_invest_gives_the_frontier(tiny: corridor.Network, demand: pd.DataFrame) -> None:
+    from fastapi.testclient import TestClient
+
+    from corridor.service import create_app
+
+    client = TestClient(create_app(tiny, demand, scenarios=FLOWS / "scenarios",
+                                   ledger=LEDGER))
+    body = client.get("/api/invest", params={"budget_usd": 1e9,
+                                             "scenario": "close-pipe"}).json()
+    chosen = [c["project_id"] for c in body["candidates"] if c["chosen"]]
+    assert chosen == ["second_pipe"] and body["frontier"][0]["value"] == 0.0
+    bad = client.get("/api/invest", params={"budget_usd": -1})
+    assert bad.status_code == 422

@@ -239,3 +239,22 @@ def test_report_shows_periods_and_a_risk_section(tiny: corridor.Network, demand)
     assert "Tails over the draws" in html and "40 years drawn" in html
     shares = [bar["value"] for bar in data.risk["charts"][0]["bars"]]
     assert sum(shares) == pytest.approx(100.0)
+
+
+def test_report_shows_the_ledger_projects_frontier_and_partners(net: corridor.Network) -> None:
+    data = build_report(net, None, None, load_demand(network=net), critical_top=0)
+    titles = [t["title"] for t in data.invest["tables"]]
+    assert titles[0].startswith("Ledger") and any(t.startswith("Frontier") for t in titles)
+    assert any(t.startswith("Dependency on partners") for t in titles)
+    from corridor.ledger import load_ledger
+
+    book = load_ledger()
+    appraisable = [p for p in book.projects.index
+                   if book.modelled(p) and book.projects.at[p, "capex_usd"] == book.projects.at[
+                       p, "capex_usd"]]
+    modelled = next(t for t in data.invest["tables"] if t["title"].startswith("Modelled"))
+    assert [row[0]["text"] for row in modelled["rows"]] == appraisable
+    charts = {c["id"] for c in data.invest["charts"]}
+    assert {"chart-invest-npv", "chart-invest-frontier"} <= charts
+    html = render_report(data)
+    assert 'id="invest"' in html and "Tokyo" in html

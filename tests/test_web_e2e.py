@@ -204,6 +204,12 @@ def test_ledger_appraisal_and_partners(page) -> None:
     cards = page.inner_text("#appraisal-cards")
     assert "NPV at 9 %" in cards and "BCR" in cards
     assert page.locator("path.project-line").count() == 1  # the twin pipeline, drawn
+    page.fill("#invest-budget", "1")
+    page.click("#invest-submit")
+    page.wait_for_selector("#portfolio-table")
+    chosen = page.locator("#portfolio-table tr.chosen")
+    assert chosen.count() == 1 and "second_pipe" in chosen.inner_text()
+    assert page.locator("#frontier .bar-row").count() >= 2
     page.click("#partners-submit")
     page.wait_for_selector("#partners-table")
     text = page.inner_text("#partners-table")

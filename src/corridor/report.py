@@ -635,6 +635,14 @@ def invest_section(network: Network, demand: pd.DataFrame, scenario: Any,
             [{"label": r["project"], "value": r["npv_usd"] / 1e9,
               "note": f"{r['npv_usd'] / 1e9:+,.2f} bn", "cls": "bad" if r["npv_usd"] < 0
               else ""} for r in rows])})
+        frontier = _frontier(book, appraisals)
+        charts.append({"kind": "hbar", "id": "chart-invest-frontier", **hbar_chart(
+            "Frontier: the most NPV each budget can buy (bn USD)",
+            [{"label": f"{r.budget_usd / 1e9:,.1f} bn", "value": r.value / 1e9,
+              "note": r.projects or "none"} for r in frontier.itertuples()])})
+        tables.append(_table("Frontier: budget against the most NPV (0-1 programme, HiGHS)",
+                             frontier, {"budget_usd": ",.0f", "value": ",.0f",
+                                        "capex_usd": ",.0f"}))
     partner = profiles(load_shares(), book, dependency(result))
     summary = partner.summary[partner.summary["detail"] != ""]
     tables.append(_table("Dependency on partners: transit, markets, labour, finance (HHI range "
@@ -644,6 +652,28 @@ def invest_section(network: Network, demand: pd.DataFrame, scenario: Any,
     return {"note": ("The ledger holds sourced projects and agreements; a project is appraised "
                      "when its network change is modelled and its capital cost published "
                      "(docs/invest.md)."), "charts": charts, "tables": tables, "notes": notes}
+
+
+def _frontier(book: Any, appraisals: pd.DataFrame, steps: int = 6) -> pd.DataFrame:
+    """The most NPV each budget (from zero to every appraised project's capital) can buy."""
+    import numpy as np
+
+    from corridor.portfolio import choose
+    from corridor.tables import split_list
+
+    ids = list(appraisals["project"])
+    position = {p: i for i, p in enumerate(ids)}
+    links = {field: [[position[r] for r in split_list(book.projects.at[p, field], ";")
+                      if r in position] for p in ids] for field in ("requires", "excludes")}
+    values = appraisals["npv_usd"].to_numpy(dtype=float)
+    costs = appraisals["capex_usd"].to_numpy(dtype=float)
+    rows = []
+    for budget in np.linspace(0.0, float(costs.sum()), steps):
+        picked = choose(values, costs, budget, links["requires"], links["excludes"])
+        rows.append({"budget_usd": budget, "value": float(values[picked].sum()),
+                     "capex_usd": float(costs[picked].sum()),
+                     "projects": ";".join(np.array(ids)[picked])})
+    return pd.DataFrame(rows)
 
 
 def risk_section(result: Any) -> dict:

@@ -269,6 +269,16 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         """A project's yearly benefit, NPV, BCR and IRR under a scenario."""
         return await in_thread(request, "heavy", engine.appraisal, project, scenario)
 
+    @app.get("/api/invest", responses=ERRORS, tags=["invest"])
+    async def invest(request: Request,
+                     budget_usd: Annotated[float, Query(ge=0, le=1e13)],
+                     scenario: ScenarioName = "baseline",
+                     objective: Annotated[str, Query(max_length=10)] = "npv") -> dict:
+        """The set of ledger projects that does most for a budget, and the frontier of budget
+        against value (a 0-1 programme solved with HiGHS)."""
+        return await in_thread(request, "heavy", engine.portfolio, budget_usd, scenario,
+                               objective)
+
     @app.get("/api/partners", responses=ERRORS, tags=["invest"])
     async def partners(request: Request, scenario: ScenarioName = "baseline") -> dict:
         """Each republic's dependency on its partners: transit, markets, labour, finance."""

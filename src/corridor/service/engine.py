@@ -455,6 +455,17 @@ class Engine:
             self.network, self.demand(), book, project, (scenario,)))
         return {"project": project, "scenario": name, **jsonable(result.to_dict())}
 
+    def portfolio(self, budget_usd: float, name: str, objective: str = "npv") -> dict:
+        """The best set of ledger projects for a budget under a scenario, and the frontier."""
+        from corridor.ledger import load_ledger
+        from corridor.portfolio import invest
+
+        scenario = self.load_scenario(name)
+        result = self._cached(f"invest:{budget_usd}:{name}:{objective}", lambda: invest(
+            self.network, self.demand(), load_ledger(self._ledger_folder), budget_usd,
+            (scenario,), objective=objective))
+        return {"scenario": name, **jsonable(result.to_dict())}
+
     def partners(self, name: str) -> dict:
         """The republics' partner profiles, with transit under a scenario."""
         from corridor.ledger import load_ledger

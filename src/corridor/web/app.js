@@ -402,6 +402,28 @@ async function listLedger() {
   }));
 }
 
+async function showPortfolio() {
+  $("invest-error").textContent = "";
+  $("invest-result").innerHTML = '<p class="muted">appraising and choosing…</p>';
+  try {
+    const scenario = $("scenario").value || "baseline";
+    const budget = Number($("invest-budget").value || 0) * 1e9;
+    const data = await api(`/api/invest?budget_usd=${budget}&scenario=${encodeURIComponent(scenario)}`);
+    const largest = Math.max(1, ...data.frontier.map((f) => Math.abs(f.value)));
+    const bars = data.frontier.map((f) => `<div class="bar-row"><span class="small">${fmt(f.budget_usd / 1e9, 1)} bn</span>`
+      + `<span class="bar" style="width:${Math.round(100 * Math.abs(f.value) / largest)}%"></span>`
+      + `<span class="small">${fmt(f.value / 1e6, 0)} m · ${esc(f.projects || "none")}</span></div>`);
+    const rows = data.candidates.map((c) => `<tr class="${c.chosen ? "chosen" : ""}"><td>${esc(c.project_id)}</td>`
+      + `<td class="num">${fmt(c.capex_usd / 1e6, 0)}</td><td class="num">${fmt(c.npv_usd / 1e6, 0)}</td><td>${esc(c.why)}</td></tr>`);
+    $("invest-result").innerHTML = `<div id="frontier"><b class="small">Frontier: budget against NPV</b>${bars.join("")}</div>`
+      + `<table class="legs" id="portfolio-table"><thead><tr><th>project</th><th class="num">capital m USD</th>`
+      + `<th class="num">NPV m USD</th><th>why</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  } catch (e) {
+    $("invest-result").innerHTML = "";
+    $("invest-error").textContent = e.message;
+  }
+}
+
 async function showPartners() {
   $("invest-error").textContent = "";
   $("invest-result").innerHTML = '<p class="muted">computing…</p>';
@@ -432,6 +454,7 @@ async function main() {
   $("compare-submit").addEventListener("click", compare);
   $("ledger-submit").addEventListener("click", () => listLedger().catch((e) => { $("invest-error").textContent = e.message; }));
   $("partners-submit").addEventListener("click", showPartners);
+  $("invest-submit").addEventListener("click", showPortfolio);
   const health = await api("/api/health");
   $("commodity").innerHTML = health.commodities.map((c) => `<option>${esc(c)}</option>`).join("");
   await Promise.all([loadBasemap().catch(() => {}), loadNetwork(), loadScenarios(),
