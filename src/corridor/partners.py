@@ -172,8 +172,8 @@ def _finance_rows(ledger: Ledger) -> list[dict]:
         own = deals[deals["countries"] == republic]
         if own.empty:
             continue
-        partner = own["partners"].map(lambda text: split_list(str(text).split("(")[0], ";")[0]
-                                      if str(text).strip() else "")
+        partner = own["partners"].map(
+            lambda text: (split_list(str(text).split("(")[0], ";") or ["unnamed"])[0])
         amounts = own.groupby(partner)["amount_usd"].sum()
         total = float(amounts.sum())
         for name, amount in amounts.items():
