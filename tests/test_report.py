@@ -256,5 +256,9 @@ def test_report_shows_the_ledger_projects_frontier_and_partners(net: corridor.Ne
     assert [row[0]["text"] for row in modelled["rows"]] == appraisable
     charts = {c["id"] for c in data.invest["charts"]}
     assert {"chart-invest-npv", "chart-invest-frontier"} <= charts
+    drawn = [link for link in data.invest["map"]["links"] if link["project"]]
+    assert {"cku_railway", "sarzha_mmt_kuryk"} <= {t["title"].split("project: ")[1]
+                                                   for t in drawn}
     html = render_report(data)
-    assert 'id="invest"' in html and "Tokyo" in html
+    assert 'id="invest"' in html and "Tokyo" in html and 'id="projects-map"' in html
+    assert html.count('class="link project"') == len(drawn)

@@ -105,7 +105,8 @@ def _width(flow: float, largest: float) -> float:
 
 
 def build_map(network: Network, link_flows: pd.DataFrame | None = None,
-              width: int = MAP_WIDTH, stranded: pd.DataFrame | None = None) -> dict:
+              width: int = MAP_WIDTH, stranded: pd.DataFrame | None = None,
+              highlight: dict[str, str] | None = None) -> dict:
     """Everything the SVG map template draws: basemap, links, flows, nodes, legend.
 
     Parameters
@@ -119,6 +120,8 @@ def build_map(network: Network, link_flows: pd.DataFrame | None = None,
     stranded
         ``FlowResult.stranded`` (``origin, stranded_t`` …): a red circle at each origin, its
         area ∝ the tonnes stranded there.
+    highlight
+        Link id -> a label (e.g. the project that builds it): drawn over the rest.
 
     Returns
     -------
@@ -146,8 +149,11 @@ def build_map(network: Network, link_flows: pd.DataFrame | None = None,
             props["id"] in link_flows.index else None
         closed = status == "closed" or (row is not None and row.get("status") == "closed")
         saturated = bool(row["saturated"]) if row is not None else False
+        label = (highlight or {}).get(props["id"])
         links.append({"d": d, "colour": colour, "dash": dash, "closed": closed,
-                      "planned": status in ("planned", "under_construction"), "title": title})
+                      "planned": status in ("planned", "under_construction") and not label,
+                      "project": bool(label),
+                      "title": title + (f" · project: {label}" if label else "")})
         if row is not None and row["flow_t_per_year"] > 0.5:
             util = row.get("utilisation")
             util_text = f", {100 * util:.0f}% of capacity" if pd.notna(util) else ""
@@ -643,6 +649,7 @@ def invest_section(network: Network, demand: pd.DataFrame, scenario: Any,
         tables.append(_table("Frontier: budget against the most NPV (0-1 programme, HiGHS)",
                              frontier, {"budget_usd": ",.0f", "value": ",.0f",
                                         "capex_usd": ",.0f"}))
+    project_map = _projects_map(book, network, demand)
     partner = profiles(load_shares(), book, dependency(result))
     summary = partner.summary[partner.summary["detail"] != ""]
     tables.append(_table("Dependency on partners: transit, markets, labour, finance (HHI range "
@@ -651,7 +658,37 @@ def invest_section(network: Network, demand: pd.DataFrame, scenario: Any,
                                    "hhi_high": ",.0f", "top_share_pct": ".0f"}))
     return {"note": ("The ledger holds sourced projects and agreements; a project is appraised "
                      "when its network change is modelled and its capital cost published "
-                     "(docs/invest.md)."), "charts": charts, "tables": tables, "notes": notes}
+                     "(docs/invest.md)."), "charts": charts, "tables": tables, "notes": notes,
+            "map": project_map}
+
+
+def _projects_map(book: Any, network: Network, demand: pd.DataFrame) -> dict | None:
+    """The network with every modelled project built, their links drawn over the rest (None
+    when no project's change fits this network)."""
+    import dataclasses
+
+    from corridor.scenario import apply_scenario
+
+    combined, labels = None, {}
+    for project in book.projects.index:
+        if not book.modelled(project):
+            continue
+        change = book.scenario(project)
+        try:
+            apply_scenario(network, change, demand.head(0))
+        except CorridorError:
+            continue
+        for action in change.all_actions():
+            names = action.params.get("link", [])
+            for link in ([names] if isinstance(names, str) else list(names)):
+                labels[link] = project
+            if action.kind == "add_link":
+                labels[action.params["link_id"]] = project
+        combined = dataclasses.replace(change, parent=combined, name=f"projects+{project}")
+    if combined is None:
+        return None
+    built, _ = apply_scenario(network, combined, demand.head(0))
+    return build_map(built, highlight=labels)
 
 
 def _frontier(book: Any, appraisals: pd.DataFrame, steps: int = 6) -> pd.DataFrame:
