@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -148,8 +149,20 @@ def test_appraisal_refuses_what_it_cannot_do(tiny: corridor.Network, demand: pd.
                                              ledger) -> None:  # noqa: ANN001
     with pytest.raises(DataError, match="did you mean 'second_pipe'"):
         appraise(tiny, demand, ledger, "second_pip")
-    with pytest.raises(InvalidOptionError, match="no published capital cost"):
-        appraise(tiny, demand, ledger, "no_cost")
+    with pytest.raises(InvalidOptionError, match="rate"):
+        appraise(tiny, demand, ledger, "second_pipe", rate=-0.1)
+
+
+def test_a_project_without_capital_cost_is_appraised_for_its_benefits(
+        tiny: corridor.Network, demand: pd.DataFrame, ledger) -> None:  # noqa: ANN001
+    bare = appraise(tiny, demand, ledger, "no_cost",
+                    (None, FLOWS / "scenarios" / "close-pipe.toml"))
+    assert list(bare.cases["case"]) == ["baseline", "close-pipe"]
+    for case in bare.cases.itertuples(index=False):
+        # Its change opens a link that is open already: nothing to gain, and no money measures.
+        assert case.benefit_usd == pytest.approx(0.0, abs=1e-6)
+        assert math.isnan(case.npv_usd) and case.bcr is None and case.irr is None
+    assert bare.cash_flows.empty and "capex_usd" in bare.cash_flows
     with pytest.raises(InvalidOptionError, match="rate"):
         appraise(tiny, demand, ledger, "second_pipe", rate=0.9)
 

@@ -57,6 +57,30 @@ def test_every_built_in_applies_to_the_shipped_network(net) -> None:
         assert len(network.links) >= len(net.links)
 
 
+def test_capacity_in_tonnes_and_teu(net) -> None:
+    empty = pd.DataFrame(columns=["origin", "destination", "commodity", "t_per_year"])
+    scaled = parse_scenario({"name": "half", "scale_capacity": [
+        {"link": ["ferry_van_tatvan", "rail_tbilisi_poti_port"], "factor": 0.5,
+         "assumption": "half"}]})
+    network, _ = apply_scenario(net, scaled, empty)
+    before, after = net.links, network.links
+    assert after.at["ferry_van_tatvan", "capacity_t_per_year"] == pytest.approx(
+        before.at["ferry_van_tatvan", "capacity_t_per_year"] / 2)
+    for link in ("ferry_van_tatvan", "rail_tbilisi_poti_port"):
+        assert after.at[link, "capacity_teu_per_year"] == pytest.approx(
+            before.at[link, "capacity_teu_per_year"] / 2)
+    assert pd.isna(after.at["rail_tbilisi_poti_port", "capacity_t_per_year"])
+    alat = "transfer_alat_station_alat_port"
+    built, _ = apply_scenario(net, parse_scenario({"name": "teu", "scale_capacity": [
+        {"link": alat, "capacity_teu_per_year": 5e5, "assumption": "phase 2"}]}), empty)
+    assert built.links.at[alat, "capacity_teu_per_year"] == 5e5
+    assert built.links.at[alat, "capacity_t_per_year"] == net.links.at[alat,
+                                                                       "capacity_t_per_year"]
+    with pytest.raises(DataError, match="either factor or a capacity"):
+        parse_scenario({"name": "both", "scale_capacity": [
+            {"link": alat, "factor": 2, "capacity_teu_per_year": 5e5, "assumption": "x"}]})
+
+
 def test_cpc_scenarios_touch_the_cpc(net) -> None:
     empty = pd.DataFrame(columns=["origin", "destination", "commodity", "t_per_year"])
     cpc = net.links["corridor"].fillna("").str.split(";").map(lambda tags: "CPC" in tags)
@@ -137,7 +161,7 @@ assumption = "no transit"
         ('[[multiply_cost]]\nmode = "rail"\nfactor = 0\nassumption = "x"',
          "multiply_cost[1].factor", "0 is outside the allowed range > 0 to 1000"),
         ('[[scale_capacity]]\nlink = "ab"\nassumption = "x"', "scale_capacity[1]",
-         "exactly one of factor, capacity_t_per_year"),
+         "either factor or a capacity to set"),
         ('[[demand]]\nfactor = 2\nt_per_year = 5\nassumption = "x"', "demand[1]",
          "either factor"),
         ('[[add_link]]\nlink_id = "n"\nfrom_node_id = "a"\nto_node_id = "q"\ndirected = 0\n'
@@ -172,7 +196,7 @@ def test_schema_errors_name_file_and_key(tmp_path: Path, text: str, key: str,
          "not an ISO 3166"),
         ('[[close]]\ncountry = "CHN"\nassumption = "x"', "close[1].country", "matches no link"),
         ('[[scale_capacity]]\nlink = "ab"\nfactor = 2\nassumption = "x"',
-         "scale_capacity[1].factor", "no capacity_t_per_year"),
+         "scale_capacity[1].factor", "have no capacity"),
         ('[[demand]]\norigin = "a"\ndestination = "zz"\ncommodity = "container"\n'
          't_per_year = 5\nassumption = "x"', "demand[1].destination", "unknown node id 'zz'"),
         ('[[demand]]\nfactor = 2\ncommodity = "tea"\nassumption = "x"', "demand[1]",

@@ -103,6 +103,10 @@ def _benefit(without: dict[str, float], with_: dict[str, float]) -> dict[str, fl
             "stranded_value_avoided_usd": gain["stranded_value"], "co2_saved_t": gain["co2"]}
 
 
+#: The columns of :func:`cash_flows`.
+CASH_FLOW_COLUMNS = ("year", "capex_usd", "opex_usd", "benefit_usd", "net_usd", "discount")
+
+
 def cash_flows(capex: float, opex: float, benefit: float, build_years: int, life_years: int,
                rate: float) -> pd.DataFrame:
     """Year by year from the first year of building: capital cost (spread evenly over the
@@ -175,7 +179,9 @@ def appraise(network: Network, demand: pd.DataFrame, ledger: Ledger, project: st
     Raises
     ------
     DataError, InvalidOptionError
-        An unknown project or scenario, a project without a capital cost, a bad rate.
+        An unknown project or scenario, a bad rate. A project without a published capital
+        cost is appraised for its benefits only: its NPV, BCR and IRR are left empty and its
+        cash flows table has no rows.
     """
     from corridor.scenario import as_scenario
 
@@ -184,9 +190,6 @@ def appraise(network: Network, demand: pd.DataFrame, ledger: Ledger, project: st
     if problem:
         raise InvalidOptionError(f"rate: {problem}")
     row = ledger.projects.loc[project]
-    if pd.isna(row["capex_usd"]):
-        raise InvalidOptionError(f"project {project!r} has no published capital cost; it "
-                                 "cannot be appraised")
     cases, hhi_rows = [], []
     for scenario in scenarios:
         base = as_scenario(scenario)
@@ -202,6 +205,11 @@ def appraise(network: Network, demand: pd.DataFrame, ledger: Ledger, project: st
     build = int(row["build_years"]) if pd.notna(row["build_years"]) else 0
     life = int(row["life_years"]) if pd.notna(row["life_years"]) else DEFAULT_LIFE_YEARS
     opex = float(row["opex_usd_per_year"]) if pd.notna(row["opex_usd_per_year"]) else 0.0
+    if pd.isna(row["capex_usd"]):
+        # No published capital cost: the benefits stand, the money measures cannot be had.
+        table = table.assign(npv_usd=math.nan, bcr=None, irr=None)
+        return Appraisal(project, rate, table, pd.DataFrame(hhi_rows),
+                         pd.DataFrame(columns=list(CASH_FLOW_COLUMNS)))
     first = None
     for i, case in table.iterrows():
         flows = cash_flows(float(row["capex_usd"]), opex, float(case["benefit_usd"]), build,

@@ -34,6 +34,9 @@ _TIMING = schema.TIMING_KEYS
 PERIOD_KINDS = ("month",)
 _LINK_FIELDS = {c.name: c for c in LINK_COLUMNS}
 _NODE_FIELDS = {c.name: c for c in NODE_COLUMNS}
+#: The capacities a scale_capacity change sets or scales, with their allowed ranges.
+_CAPACITIES = {"capacity_t_per_year": limits.TONNES_PER_YEAR,
+               "capacity_teu_per_year": limits.TEU_PER_YEAR}
 _DEMAND_FILTERS = ("origin", "destination", "commodity", "origin_country",
                    "destination_country")
 _DEMAND_ROW = ("origin", "destination", "commodity", "t_per_year", "year", "allowed_modes",
@@ -371,14 +374,14 @@ def _selection_params(kind: str, params: dict, label: str, key: str) -> None:
         raise DataError(f"give exactly one of {', '.join(choices)}", file=label, field=key)
     params[chosen[0]] = _names(params[chosen[0]], label, f"{key}.{chosen[0]}")
     if kind == "scale_capacity":
-        if ("factor" in params) == ("capacity_t_per_year" in params):
-            raise DataError("give exactly one of factor, capacity_t_per_year", file=label,
-                            field=key)
+        absolute = [c for c in _CAPACITIES if c in params]
+        if ("factor" in params) == bool(absolute):
+            raise DataError("give either factor or a capacity to set (capacity_t_per_year, "
+                            "capacity_teu_per_year or both)", file=label, field=key)
         if "factor" in params:
             params["factor"] = _number(params, "factor", label, key, limits.SCALE_FACTOR)
-        else:
-            params["capacity_t_per_year"] = _number(params, "capacity_t_per_year", label, key,
-                                                    limits.TONNES_PER_YEAR)
+        for column in absolute:
+            params[column] = _number(params, column, label, key, _CAPACITIES[column])
     elif kind in ("multiply_cost", "multiply_time"):
         params["factor"] = _number(params, "factor", label, key, limits.FACTOR)
 
@@ -679,21 +682,25 @@ def _open(action: Action, edit: _Edit) -> None:
 def _scale_capacity(action: Action, edit: _Edit) -> None:
     links = edit.links
     mask = _select(action, links, edit.nodes)
-    capacity = links["capacity_t_per_year"].astype(float)
-    if "capacity_t_per_year" in action.params:
-        links.loc[mask, "capacity_t_per_year"] = action.params["capacity_t_per_year"]
+    absolute = [c for c in _CAPACITIES if c in action.params]
+    for column in absolute:
+        links.loc[mask, column] = action.params[column]
+    if absolute:
         return
-    known = mask & capacity.notna()
-    if not known.any():
-        raise _fail(action, "factor", "the selected links have no capacity_t_per_year (they "
-                    "are unlimited); set capacity_t_per_year instead of a factor")
-    skipped = links.index[mask & capacity.isna()]
+    capacity = links[list(_CAPACITIES)].astype(float)
+    known = capacity.notna() & mask.to_numpy()[:, None]
+    if not known.to_numpy().any():
+        raise _fail(action, "factor", "the selected links have no capacity (they are "
+                    "unlimited); set capacity_t_per_year or capacity_teu_per_year instead of a "
+                    "factor")
+    skipped = links.index[mask & ~known.any(axis=1)]
     if len(skipped):
         edit.notes.append(f"{action.file} {action.key}: no capacity to scale on "
-                     f"{', '.join(skipped)} (unlimited)")
-    links.loc[known, "capacity_t_per_year"] = capacity[known] * action.params["factor"]
-    _check_combined(action, links.loc[known, "capacity_t_per_year"], limits.TONNES_PER_YEAR,
-                    "capacity_t_per_year")
+                          f"{', '.join(skipped)} (unlimited)")
+    for column in _CAPACITIES:
+        rows = known[column]
+        links.loc[rows, column] = capacity.loc[rows, column] * action.params["factor"]
+        _check_combined(action, links.loc[rows, column], _CAPACITIES[column], column)
 
 
 def _check_combined(action: Action, values: pd.Series, allowed: Range, what: str) -> None:

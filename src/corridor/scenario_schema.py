@@ -56,12 +56,14 @@ class Open(Change):
 
 
 class ScaleCapacity(Change):
-    """Scale the selected links' yearly capacity, or set it (exactly one of the two)."""
+    """Scale the selected links' yearly capacity (``factor``, on tonnes and TEU alike), or set
+    it (``capacity_t_per_year``, ``capacity_teu_per_year`` or both)."""
 
     link: Ids | None = None
     corridor: Ids | None = None
     factor: float | None = None
     capacity_t_per_year: float | None = None
+    capacity_teu_per_year: float | None = None
 
 
 class MultiplyCost(Change):

@@ -133,7 +133,10 @@ def appraise_command(
         print_json(result.to_dict())
         return
     row = book.projects.loc[project]
-    console.print(f"{row['name']} ({project}): capital {_usd(float(row['capex_usd']))} USD, "
+    capex = float(row["capex_usd"])
+    capital = (f"capital {_usd(capex)} USD" if capex == capex
+               else "no published capital cost (benefits only)")
+    console.print(f"{row['name']} ({project}): {capital}, "
                   f"opens {_year(row['opening_year'])}, discount rate {rate:.1%}")
     out = Table(title_justify="left")
     for name in ("case", "benefit USD/yr", "cost saved", "stranded avoided Mt",
