@@ -167,6 +167,24 @@ def test_a_project_without_capital_cost_is_appraised_for_its_benefits(
         appraise(tiny, demand, ledger, "second_pipe", rate=0.9)
 
 
+def test_shipped_projects_pay_where_their_limit_binds(net: corridor.Network) -> None:
+    shipped = load_ledger()
+    demand = load_demand(network=net)
+    # The rail access to Aktau's dry-cargo berths is full in the baseline: the hub relieves it.
+    hub = appraise(net, demand, shipped, "aktau_container_hub").cases.iloc[0]
+    assert hub["benefit_usd"] > 1e6 and hub["cost_saved_usd"] > 0
+    # With Russian transit closed, the Port of Baku's container limit binds.
+    alat = appraise(net, demand, shipped, "alat_port_phase2", ("bypass-russia",)).cases.iloc[0]
+    assert alat["stranded_avoided_t"] > 1e5 and math.isnan(alat["npv_usd"])
+    # The CPC debottlenecking changes nothing in an ordinary year, and keeps crude moving
+    # through the outages of the CPC's record.
+    cpc = appraise(net, demand, shipped, "cpc_debottlenecking", risk="cpc-record", draws=12,
+                   seed=3).cases.set_index("case")
+    assert cpc.at["baseline", "benefit_usd"] == pytest.approx(0.0, abs=1.0)
+    assert cpc.at["expected", "stranded_avoided_t"] > 0
+    assert cpc.at["expected", "benefit_usd"] > 0
+
+
 def test_cli_ledger_and_appraise(tmp_path: Path) -> None:
     listed = runner.invoke(app, ["ledger", "--json", "--partner", "fund", "--ledger",
                                  str(LEDGER)])
@@ -247,6 +265,32 @@ def test_invest_picks_what_pays_within_the_budget(tiny: corridor.Network,
         invest(tiny, demand, ledger, 1e9, objective="profit")
 
 
+def test_invest_over_risk_draws_values_the_expected_case(tiny: corridor.Network,
+                                                        demand: pd.DataFrame,
+                                                        ledger) -> None:  # noqa: ANN001
+    from corridor.portfolio import Valuation, invest
+    from corridor.risk import parse_risk
+
+    risk = parse_risk({"year": 2024, "event": [{
+        "name": "pipes", "link": ["ob", "op"], "factor": 0.0, "probability": 0.5,
+        "duration_days": [30, 60, 90], "assumption": "test"}]}, "test.toml")
+    # In an ordinary year the twin pipeline saves nothing: it is not worth its cost...
+    plain = invest(tiny, demand, ledger, 1e9, steps=2).candidates.set_index("project_id")
+    assert not plain.at["second_pipe", "chosen"]
+    # ...but over outages of the first pipe it keeps crude moving, and pays.
+    chosen = invest(tiny, demand, ledger, 1e9, valuation=Valuation(risk=risk, draws=30, seed=4),
+                    steps=2)
+    table = chosen.candidates.set_index("project_id")
+    alone = appraise(tiny, demand, ledger, "second_pipe", risk=risk, draws=30, seed=4)
+    expected = alone.cases.set_index("case").loc["expected"]
+    assert table.at["second_pipe", "benefit_usd_per_year"] == pytest.approx(
+        expected["benefit_usd"])
+    assert table.at["second_pipe", "npv_usd"] == pytest.approx(expected["npv_usd"])
+    assert expected["npv_usd"] > 0 and bool(table.at["second_pipe", "chosen"])
+    joint = chosen.joint.set_index("case")
+    assert joint.at["expected", "joint_benefit_usd"] == pytest.approx(expected["benefit_usd"])
+
+
 def test_api_ledger_appraise_and_partners(tiny: corridor.Network,
                                           demand: pd.DataFrame) -> None:
     from fastapi.testclient import TestClient
@@ -283,3 +327,10 @@ def test_api_invest_gives_the_frontier(tiny: corridor.Network, demand: pd.DataFr
     assert chosen == ["second_pipe"] and body["frontier"][0]["value"] == 0.0
     bad = client.get("/api/invest", params={"budget_usd": -1})
     assert bad.status_code == 422
+    risky = client.get("/api/invest", params={"budget_usd": 1e9, "risk": "cpc-recrod"})
+    assert risky.status_code == 422 and "did you mean 'cpc-record'" in risky.json()["message"]
+    path = client.get("/api/invest", params={"budget_usd": 1e9, "risk": "../../etc/passwd"})
+    assert path.status_code == 422 and path.json()["error"] == "invalid_option"
+    many = client.get("/api/invest", params={"budget_usd": 1e9, "risk": "cpc-record",
+                                             "draws": 10_000})
+    assert many.status_code == 422

@@ -238,14 +238,23 @@ def _hhi_change(without: FlowResult, with_: FlowResult, case: str) -> list[dict]
 def _risk_benefit(network: Network, demand: pd.DataFrame, ledger: Ledger, project: str,
                   risk: object, draws: int, seed: int) -> dict[str, float]:
     """The mean yearly benefit over the same risk draws without and with the project."""
+    return risk_benefit(network, demand, ledger, [project], risk, draws, seed)
+
+
+def risk_benefit(network: Network, demand: pd.DataFrame, ledger: Ledger,
+                 projects: list[str], risk: object, draws: int,
+                 seed: int) -> dict[str, float]:
+    """The mean yearly benefit over the same risk draws without and with ``projects`` built
+    together (on top of the risk file's own scenario)."""
     from corridor.risk import RiskFile, load_risk, run_risk
     from corridor.scenario import as_scenario
 
     chosen = risk if isinstance(risk, RiskFile) else load_risk(risk)
-    base = as_scenario(chosen.scenario)
+    built = as_scenario(chosen.scenario)
+    for project in projects:
+        built = _with_project(ledger, project, built)
     plain = run_risk(network, demand, chosen, draws=draws, seed=seed)
-    built = run_risk(network, demand,
-                     dataclasses.replace(chosen, scenario=_with_project(ledger, project, base)),
+    after = run_risk(network, demand, dataclasses.replace(chosen, scenario=built),
                      draws=draws, seed=seed)
 
     def mean(result: object) -> dict[str, float]:
@@ -256,4 +265,4 @@ def _risk_benefit(network: Network, demand: pd.DataFrame, ledger: Ledger, projec
                 "stranded_value": float(table["stranded_value_usd"].mean()),
                 "co2": float(table["co2_t"].mean()) if "co2_t" in table else math.nan}
 
-    return _benefit(mean(plain), mean(built))
+    return _benefit(mean(plain), mean(after))

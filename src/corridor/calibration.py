@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from corridor.demand import OD_KEYS
-from corridor.errors import CorridorError
+from corridor.errors import CorridorError, InvalidOptionError
 from corridor.network import Network
 from corridor.observed import KINDS, RATE_PREFIX, TEU_UNITS, Observations, load_observations
 from corridor.tables import split_list
@@ -167,6 +167,7 @@ class _Measure:
     def __init__(self, network: Network, demand: pd.DataFrame, flows: Any,
                  observed: Observations, router: Any) -> None:
         self.net, self.flows, self.observed, self.router = network, flows, observed, router
+        self._routers: dict[str, tuple[Any, str, set[str]]] = {}
         country = network.nodes["country"]
         split = flows.route_split.copy()
         split["origin_country"] = split["origin"].map(country).fillna("")
@@ -247,7 +248,8 @@ class _Measure:
         own = self.net.costs.allowed_modes(commodity)
         avoid_modes = [m for m in own if modes and m not in modes and m != "transfer"]
         avoid = [c for c in str(obs.get("avoid") or "").split(";") if c]
-        route = self.router.route(obs["origin"], obs["destination"], commodity=commodity,
+        router, priced, market_inputs = self._router_for(kind, obs)
+        route = router.route(obs["origin"], obs["destination"], commodity=commodity,
                                   optimize=optimize, avoid=avoid, avoid_modes=avoid_modes,
                                   via=obs.get("via") or None,
                                   service=obs.get("service") or "")[0]
@@ -256,6 +258,7 @@ class _Measure:
             inputs |= self.link_sources.get(leg.link_id, set())
             inputs |= self.cost_sources.get((commodity, leg.mode), set())
         inputs |= self.cost_sources.get((commodity, "transfers"), set())
+        inputs |= market_inputs
         to_base = 1.0
         if kind == "time":
             modelled, unit = route.days, "days"
@@ -273,7 +276,31 @@ class _Measure:
         return {"what": _what(kind, obs), "element": _describe(kind, obs),
                 "commodity": commodity, "observed": float(observed), "modelled": modelled,
                 "unit": unit, "inputs": inputs, "to_base": to_base,
-                "note": " → ".join(route.countries)}
+                "note": " → ".join(route.countries) + priced}
+
+    def _router_for(self, kind: str, obs: dict) -> tuple[Any, str, set[str]]:
+        """The router for a rate observation: tariffs that follow a market index priced at
+        the observation's month or year (the shipped tariffs when it has no date, or an index
+        has no reading then), with the readings' sources."""
+        period = str(obs.get("period") or "")
+        modes = tuple(m for m in str(obs.get("modes") or "").split(";") if m)
+        if (kind != "rate" or not period
+                or not self.net.costs.follows_market(obs["commodity"], modes)):
+            return self.router, "", set()
+        if period not in self._routers:
+            from corridor.routing import Router
+
+            try:
+                priced = self.net.priced_at(period)
+            except InvalidOptionError as exc:
+                self._routers[period] = (self.router, f"; tariffs as shipped ({exc})", set())
+            else:
+                market = self.net.costs.market
+                used = market[market["index_id"].isin(self.net.costs.market_indices())
+                              & market["date"].astype(str).str.startswith(period)]
+                self._routers[period] = (Router(priced), f"; priced at the {period} market",
+                                         {i for ids in used["source_id"] for i in _ids(ids)})
+        return self._routers[period]
 
     # -- elements -------------------------------------------------------------------------
 

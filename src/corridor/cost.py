@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from corridor import limits
 from corridor.errors import DataError, InvalidOptionError
+from corridor.market import check_period, check_uses, empty_market, factors, load_market
 from corridor.tables import (
     ISO3,
     PROVENANCE_COLUMNS,
@@ -30,7 +31,7 @@ from corridor.tables import (
 MODES = ("rail", "road", "sea", "ferry", "oil_pipeline", "gas_pipeline", "transfer")
 #: The files of a cost model folder (``customs_unions.csv`` is optional).
 COST_FILES = ("commodities.csv", "modes.csv", "transfers.csv", "sources.csv",
-              "customs_unions.csv")
+              "customs_unions.csv", "market.csv")
 TRANSFER_KINDS = ("gauge_change", "mode_change", "border_crossing")
 
 
@@ -64,6 +65,8 @@ MODE_COLUMNS = [
     Column("speed_km_per_day", "float", required=True, allowed=limits.SPEED_KM_PER_DAY),
     Column("co2_g_per_tkm", "float", required=True, allowed=limits.CO2_G_PER_TKM),
     Column("wait_days", "float", allowed=limits.DAYS),
+    Column("market_index", check=_tag),
+    Column("market_date"),
     *PROVENANCE_COLUMNS,
 ]
 CUSTOMS_UNION_COLUMNS = [
@@ -114,6 +117,44 @@ class CostModel:
     #: customs stop, so it pays no ``border_crossing`` charge (optional customs_unions.csv)
     customs_unions: dict[str, str] = field(default_factory=dict)
     path: Path | None = None  # the folder it was read from
+    #: readings of the freight-rate indices that tariffs follow (optional market.csv)
+    market: pd.DataFrame = field(default_factory=empty_market)
+    #: the month or year the tariffs are priced at ("" = as read from modes.csv)
+    priced_at: str = ""
+    #: the tariffs as read, kept when the model is priced at a period (None: ``modes``)
+    shipped_modes: pd.DataFrame | None = None
+
+    def at(self, period: str) -> CostModel:
+        """The same model with each tariff that follows a market index priced at ``period``
+        (``YYYY-MM`` or ``YYYY``: the mean of the index's readings in it).
+
+        Raises
+        ------
+        InvalidOptionError
+            Not a month or year, or an index without a reading in it.
+        """
+        period = check_period(period)
+        shipped = self.modes if self.shipped_modes is None else self.shipped_modes
+        factor = factors(shipped, self.market, period)
+        modes = shipped.copy()
+        modes["tariff_usd_per_tkm"] = modes["tariff_usd_per_tkm"].astype(float) * factor
+        return replace(self, modes=modes, priced_at=period, shipped_modes=shipped)
+
+    def follows_market(self, commodity: str, modes: tuple[str, ...] = ()) -> bool:
+        """Whether a tariff of ``commodity`` by one of ``modes`` (any mode when empty) follows
+        a market index."""
+        if "market_index" not in self.modes:
+            return False
+        table = self.modes.reset_index()
+        mine = table[(table["commodity"] == commodity)
+                     & (table["market_index"].fillna("") != "")]
+        return bool(len(mine) and (not modes or mine["mode"].isin(modes).any()))
+
+    def market_indices(self) -> tuple[str, ...]:
+        """The indices some tariff follows."""
+        if "market_index" not in self.modes:
+            return ()
+        return tuple(sorted(i for i in self.modes["market_index"].dropna().unique() if i))
 
     def check_commodity(self, commodity: str) -> str:
         """Return the commodity id or raise InvalidOptionError listing the known ones."""
@@ -275,6 +316,8 @@ def load_cost_model(folder: Path) -> CostModel:
     transfers = read_table(paths["transfers"], TRANSFER_COLUMNS)
     known = set(commodities["commodity"])
     known_sources = set(sources["source_id"])
+    readings = load_market(folder / "market.csv", known_sources)
+    check_uses(modes, readings, str(paths["modes"]))
     for name, table in (("commodities", commodities), ("modes", modes),
                         ("transfers", transfers)):
         label = str(paths[name])
@@ -320,6 +363,7 @@ def load_cost_model(folder: Path) -> CostModel:
         sources=sources.set_index("source_id"),
         customs_unions=_customs_unions(folder / "customs_unions.csv", known_sources),
         path=folder,
+        market=readings,
     )
 
 

@@ -71,6 +71,8 @@ SPEED_KM_PER_DAY = Range(0, 50_000, "km/day", low_open=True)
 CO2_G_PER_TKM = Range(0, 10_000, "g CO2/t-km")
 T_PER_TEU = Range(0, 40, "t/TEU", low_open=True)
 VALUE_USD_PER_T = Range(0, 1e8, "USD/t", low_open=True)
+#: A reading of a freight-rate index (USD per container, per tonne, ...).
+INDEX_VALUE = Range(0, 1e6, low_open=True)
 YEAR = Range(1900, 2100)
 FACTOR = Range(0, 1_000, low_open=True)
 SCALE_FACTOR = Range(0, 1_000)
@@ -94,6 +96,7 @@ RANGES: dict[str, Range] = {
     "co2_g_per_tkm": CO2_G_PER_TKM,
     "t_per_teu": T_PER_TEU,
     "value_usd_per_t": VALUE_USD_PER_T,
+    "value (market.csv)": INDEX_VALUE,
     "year, status_year, opening_year": YEAR,
     "factor (multiply_cost, multiply_time)": FACTOR,
     "factor (scale_capacity, demand)": SCALE_FACTOR,

@@ -12,7 +12,7 @@ import re
 import tomllib
 import unicodedata
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -171,6 +171,11 @@ class Network:
             (key, str(commodity)): tuple(n.strip() for n in str(ids).split(";") if n.strip())
             for key, commodity, ids in zip(self.place_names["key"], self.place_names["commodity"],
                                            self.place_names["node_ids"], strict=True)}
+
+    def priced_at(self, period: str) -> Network:
+        """The same network with the market-following tariffs priced at ``period`` (a month
+        ``YYYY-MM`` or a year ``YYYY``; see :meth:`corridor.cost.CostModel.at`)."""
+        return replace(self, costs=self.costs.at(period))
 
     def __repr__(self) -> str:
         return f"<Network {len(self.nodes)} nodes, {len(self.links)} links from {self.path}>"

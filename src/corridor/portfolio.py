@@ -1,9 +1,10 @@
 """Choose the projects to build within a budget: a 0-1 programme solved with HiGHS.
 
 Each modelled ledger project with a capital cost is appraised first (:mod:`corridor.appraisal`)
-under the chosen scenarios; its value is the mean over them of the present value of its net
-benefit (``objective="npv"``), or of the change it makes to one exporter's transit HHI
-(``objective="hhi"``, lower is better). The programme picks the set that maximises the total
+under the chosen scenarios, or in expectation over the draws of a risk file; its value is the
+mean over the scenarios (the expected case alone when a risk file is given) of the present value
+of its net benefit (``objective="npv"``), or of the change it makes to one exporter's transit
+HHI (``objective="hhi"``, lower is better). The programme picks the set that maximises the total
 (minimises, for the HHI) with its capital cost within the budget, every ``requires`` met and no
 two ``excludes`` together. Values are summed project by project, an approximation where
 projects interact; the chosen set is then assigned as a whole and its joint value reported
@@ -18,7 +19,7 @@ import highspy
 import numpy as np
 import pandas as pd
 
-from corridor.appraisal import DEFAULT_RATE, appraise
+from corridor.appraisal import DEFAULT_RATE, appraise, risk_benefit
 from corridor.errors import InvalidOptionError
 from corridor.ledger import Ledger
 from corridor.network import Network
@@ -84,10 +85,34 @@ def choose(values: np.ndarray, costs: np.ndarray, budget: float, requires: list[
     return np.round(np.asarray(h.getSolution().col_value)).astype(bool)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Valuation:
+    """How a project is valued.
+
+    Attributes
+    ----------
+    objective
+        ``npv`` (most net present value) or ``hhi`` (lowest transit HHI of ``exporter``).
+    exporter
+        The exporter of objective ``hhi``.
+    rate
+        Discount rate a year.
+    risk, draws, seed
+        A risk file (object, name or path): each project is then valued by its expected case
+        over ``draws`` draws (``seed``), the same draws without and with it.
+    """
+
+    objective: str = "npv"
+    exporter: str = "KAZ"
+    rate: float = DEFAULT_RATE
+    risk: object = None
+    draws: int = 100
+    seed: int = 0
+
+
 def invest(network: Network, demand: pd.DataFrame, ledger: Ledger, budget_usd: float,
-           scenarios: tuple[object, ...] = (None,), objective: str = "npv",
-           exporter: str = "KAZ", rate: float = DEFAULT_RATE,
-           steps: int = 8) -> Portfolio:
+           scenarios: tuple[object, ...] = (None,), valuation: Valuation | None = None,
+           steps: int = 8, **fields: object) -> Portfolio:
     """The best set of ledger projects for ``budget_usd`` and the frontier up to it.
 
     Parameters
@@ -98,11 +123,11 @@ def invest(network: Network, demand: pd.DataFrame, ledger: Ledger, budget_usd: f
         Capital available (USD).
     scenarios
         The scenarios each project is appraised under (None is the baseline); values are
-        their mean.
-    objective
-        ``npv`` (most net present value) or ``hhi`` (lowest transit HHI of ``exporter``).
-    rate
-        Discount rate a year.
+        their mean, unless the valuation has a risk file (then the expected case over its
+        draws is the value, and the scenarios are reported beside it).
+    valuation
+        Objective, exporter, discount rate and risk draws (:class:`Valuation`), or its fields
+        as keywords (``objective="hhi"``).
     steps
         Budgets on the frontier, evenly from 0 to ``budget_usd``.
 
@@ -111,6 +136,9 @@ def invest(network: Network, demand: pd.DataFrame, ledger: Ledger, budget_usd: f
     InvalidOptionError
         An unknown objective, a negative budget, no project that can be appraised.
     """
+    chosen_way = valuation if valuation is not None else Valuation(**fields)
+    objective, exporter = chosen_way.objective, chosen_way.exporter
+    risk = chosen_way if chosen_way.risk is not None else None
     if objective not in OBJECTIVES:
         raise InvalidOptionError(f"Unknown objective {objective!r}; choose one of "
                                  f"{', '.join(OBJECTIVES)}.")
@@ -125,16 +153,19 @@ def invest(network: Network, demand: pd.DataFrame, ledger: Ledger, budget_usd: f
     rows = []
     per_case: dict[str, dict[str, float]] = {}
     for project in ids:
-        appraisal = appraise(network, demand, ledger, project, scenarios, rate=rate)
+        appraisal = appraise(network, demand, ledger, project, scenarios,
+                             rate=chosen_way.rate, risk=chosen_way.risk,
+                             draws=chosen_way.draws, seed=chosen_way.seed)
         cases = appraisal.cases
         per_case[project] = dict(zip(cases["case"], cases["benefit_usd"], strict=True))
+        valued = cases[cases["case"] == "expected"] if risk is not None else cases
         hhi = appraisal.hhi
         own = hhi[hhi["exporter"] == exporter]["change"]
         rows.append({"project_id": project, "name": projects.at[project, "name"],
                      "capex_usd": float(projects.at[project, "capex_usd"]),
-                     "benefit_usd_per_year": float(cases["benefit_usd"].mean()),
-                     "npv_usd": float(cases["npv_usd"].mean()),
-                     "bcr": float(pd.to_numeric(cases["bcr"]).mean()),
+                     "benefit_usd_per_year": float(valued["benefit_usd"].mean()),
+                     "npv_usd": float(valued["npv_usd"].mean()),
+                     "bcr": float(pd.to_numeric(valued["bcr"]).mean()),
                      "hhi_change": float(own.mean()) if len(own) else 0.0})
     table = pd.DataFrame(rows)
     position = {p: i for i, p in enumerate(ids)}
@@ -156,7 +187,7 @@ def invest(network: Network, demand: pd.DataFrame, ledger: Ledger, budget_usd: f
     table["why"] = [_why(table.iloc[i], picked[i], objective, budget_usd, costs, picked)
                     for i in range(len(table))]
     joint = _joint(network, demand, ledger, [p for p, c in zip(ids, picked, strict=True) if c],
-                   scenarios, per_case)
+                   scenarios, per_case, risk)
     return Portfolio(objective, float(budget_usd), table, pd.DataFrame(frontier), joint)
 
 
@@ -175,9 +206,10 @@ def _why(row: pd.Series, chosen: bool, objective: str, budget: float, costs: np.
 
 
 def _joint(network: Network, demand: pd.DataFrame, ledger: Ledger, chosen: list[str],
-           scenarios: tuple[object, ...],
-           per_case: dict[str, dict[str, float]]) -> pd.DataFrame:
-    """The chosen set's yearly benefit assigned together, against the sum of its parts."""
+           scenarios: tuple[object, ...], per_case: dict[str, dict[str, float]],
+           risk: Valuation | None = None) -> pd.DataFrame:
+    """The chosen set's yearly benefit assigned together, against the sum of its parts (and
+    over the risk draws when given)."""
     import dataclasses
 
     from corridor.appraisal import _benefit, _year_loss
@@ -200,4 +232,10 @@ def _joint(network: Network, demand: pd.DataFrame, ledger: Ledger, chosen: list[
         rows.append({"case": name,
                      "joint_benefit_usd": _benefit(without, with_)["benefit_usd"],
                      "sum_of_parts_usd": sum(per_case[p].get(name, 0.0) for p in chosen)})
+    if risk is not None:
+        joint = (risk_benefit(network, demand, ledger, chosen, risk.risk, risk.draws,
+                              risk.seed)["benefit_usd"] if chosen else 0.0)
+        rows.append({"case": "expected", "joint_benefit_usd": joint,
+                     "sum_of_parts_usd": sum(per_case[p].get("expected", 0.0)
+                                             for p in chosen)})
     return pd.DataFrame(rows)

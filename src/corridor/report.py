@@ -669,7 +669,7 @@ def _projects_map(book: Any, network: Network, demand: pd.DataFrame) -> dict | N
 
     from corridor.scenario import apply_scenario
 
-    combined, labels = None, {}
+    combined, touched = None, {}
     for project in book.projects.index:
         if not book.modelled(project):
             continue
@@ -680,14 +680,16 @@ def _projects_map(book: Any, network: Network, demand: pd.DataFrame) -> dict | N
             continue
         for action in change.all_actions():
             names = action.params.get("link", [])
-            for link in ([names] if isinstance(names, str) else list(names)):
-                labels[link] = project
+            links = [names] if isinstance(names, str) else list(names)
             if action.kind == "add_link":
-                labels[action.params["link_id"]] = project
+                links.append(action.params["link_id"])
+            for link in links:
+                touched.setdefault(link, []).append(project)
         combined = dataclasses.replace(change, parent=combined, name=f"projects+{project}")
     if combined is None:
         return None
     built, _ = apply_scenario(network, combined, demand.head(0))
+    labels = {link: ", ".join(dict.fromkeys(projects)) for link, projects in touched.items()}
     return build_map(built, highlight=labels)
 
 

@@ -212,6 +212,9 @@ DemandOption = Annotated[Path | None, typer.Option(
 ScenarioOption = Annotated[str | None, typer.Option(
     "--scenario", "-s", help="Built-in scenario name or TOML file.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+MonthOption = Annotated[str | None, typer.Option(
+    "--month", help="Price sea freight at a month's market (YYYY-MM) or a year's (YYYY) "
+                    "instead of the tariffs' own dates.")]
 SpreadOption = Annotated[float | None, typer.Option(
     "--spread", min=1.0, max=1000.0,
     help="Split each demand over competing routes (logit): a route dearer by a share s of "

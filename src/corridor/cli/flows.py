@@ -16,6 +16,7 @@ from corridor.cli.common import (
     CsvOption,
     DemandOption,
     JsonOption,
+    MonthOption,
     NetworkOption,
     ScenarioOption,
     SpreadOption,
@@ -40,10 +41,12 @@ class _Run:
 
     def __init__(self, network: Path | None, costs: Path | None, demand: Path | None,
                  scenarios: tuple[str | None, ...] = (), csv: Path | None = None,
-                 csv_files: tuple[str, ...] = ()) -> None:
+                 csv_files: tuple[str, ...] = (), month: str | None = None) -> None:
         from corridor.scenario import load_scenario
 
         self.net, self.demand = open_inputs(network, costs, demand)
+        if month:
+            self.net = self.net.priced_at(month)
         self.scenarios = [None if name in (None, "baseline") else load_scenario(name)
                           for name in scenarios]
         self.inputs = run_inputs(self.net, demand, self.scenarios)
@@ -146,15 +149,18 @@ def _show_periods(periods: pd.DataFrame) -> None:
 
 def _run(scenario: str | None, network: Path | None, costs: Path | None,
          demand: Path | None, as_json: bool, csv: Path | None,
-         spread: float | None = None, formulation: str = "arc") -> None:
+         spread: float | None = None, formulation: str = "arc",
+         month: str | None = None) -> None:
     from corridor.flow import CSV_FILES
 
-    run = _Run(network, costs, demand, (scenario,), csv, CSV_FILES)
+    run = _Run(network, costs, demand, (scenario,), csv, CSV_FILES, month)
     result = run.assign(run.scenarios[0], spread, formulation)
     run.write_csv(result.csv_tables())
     if as_json:
         print_json(result.to_dict())
     elif csv is None:
+        if month:
+            console.print(f"Tariffs that follow a market index priced at {run.net.costs.priced_at}")
         _show_result(result)
 
 
@@ -172,12 +178,13 @@ def flows_command(
         "--formulation", help="arc (one column per origin and arc) or paths (routes "
                               "generated as needed; the same optimum, for large networks)."
     )] = "arc",
+    month: MonthOption = None,
 ) -> None:
     """Assign the yearly demand to the network within link capacities (min generalised cost).
 
     Example: corridor flows --scenario cpc-six-weeks
     """
-    _run(scenario, network, costs, demand, as_json, csv, spread, formulation)
+    _run(scenario, network, costs, demand, as_json, csv, spread, formulation, month)
 
 
 @scenario_app.command("list")

@@ -177,6 +177,11 @@ def invest_command(
     ] = "npv",
     exporter: Annotated[str, typer.Option(help="The exporter of objective hhi.")] = "KAZ",
     rate: Annotated[float, typer.Option(help="Discount rate a year.")] = 0.09,
+    risk: Annotated[str | None, typer.Option(
+        help="A risk file: each project is valued by its expected case over the draws "
+             "(expected cost plus stranding).")] = None,
+    draws: Annotated[int, typer.Option(min=1, max=100_000, help="Draws with --risk.")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the risk draws.")] = 0,
     as_json: JsonOption = False,
     ledger: LedgerOption = None,
     network: NetworkOption = None,
@@ -187,16 +192,18 @@ def invest_command(
 
     Solved as a 0-1 programme with HiGHS; requires and excludes of projects.csv hold.
 
-    Example: corridor invest --budget 5e9 --scenarios baseline,cpc-outage
+    Example: corridor invest --budget 5e9 --risk cpc-record --draws 100
     """
     from corridor.ledger import load_ledger
-    from corridor.portfolio import invest
+    from corridor.portfolio import Valuation, invest
 
     book = load_ledger(ledger)
     net, table = open_inputs(network, costs, demand)
     names = [None if s == "baseline" else s for s in split_list(scenarios)] or [None]
-    result = invest(net, table, book, budget, tuple(names), objective=objective,
-                    exporter=exporter.strip().upper(), rate=rate)
+    valuation = Valuation(objective=objective, exporter=exporter.strip().upper(), rate=rate,
+                          risk=risk or None, draws=draws, seed=seed)
+    with progress_bar("solves", shown=not as_json and risk is not None):
+        result = invest(net, table, book, budget, tuple(names), valuation)
     if as_json:
         print_json(result.to_dict())
         return

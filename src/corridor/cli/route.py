@@ -12,6 +12,7 @@ from corridor import limits
 from corridor.cli.common import (
     CostsOption,
     JsonOption,
+    MonthOption,
     NetworkOption,
     app,
     console,
@@ -82,6 +83,7 @@ def route_command(
     service: Annotated[str, typer.Option(
         help="A named service of the cost model, e.g. express (scheduled block trains).")
     ] = "",
+    month: MonthOption = None,
     as_json: JsonOption = False,
     network: NetworkOption = None,
     costs: CostsOption = None,
@@ -91,6 +93,8 @@ def route_command(
     Example: corridor route Almaty Rotterdam --avoid RUS --alternatives 3
     """
     net = open_network(network, costs)
+    if month:
+        net = net.priced_at(month)
     options = RouteOptions(commodity=commodity, optimize=optimize, avoid=split_list(avoid),
                            avoid_modes=split_list(avoid_mode),
                            avoid_passages=split_list(avoid_passage), via=via,

@@ -25,6 +25,7 @@ from corridor.routing import MAX_SHARED, RouteOptions
 from corridor.service.engine import (
     MAX_ALTERNATIVES,
     MAX_CRITICAL_TOP,
+    MAX_INVEST_DRAWS,
     MAX_PLACES,
     REQUEST_BUDGET_S,
     Engine,
@@ -193,6 +194,9 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
                               ] = MAX_SHARED,
         service: Annotated[str, Query(max_length=40, description=
                                       "a named service, e.g. express")] = "",
+        month: Annotated[str | None, Query(max_length=7, description=
+                                           "price sea and rail at a month's market (YYYY-MM) "
+                                           "or a year's (YYYY)")] = None,
     ) -> dict:
         """Best route and ranked alternatives, each with the GeoJSON of its legs.
 
@@ -204,7 +208,8 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
                                avoid_passages=split_list(avoid_passages), via=via or None,
                                alternatives=alternatives, max_shared=max_shared,
                                service=service)
-        return await in_thread(request, "route", engine.routes, origin, destination, options)
+        return await in_thread(request, "route", engine.routes, origin, destination, options,
+                               month or None)
 
     @app.get("/api/scenarios", response_model=list[ScenarioSummary], tags=["scenarios"])
     def scenarios() -> list[dict]:
@@ -273,11 +278,18 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
     async def invest(request: Request,
                      budget_usd: Annotated[float, Query(ge=0, le=1e13)],
                      scenario: ScenarioName = "baseline",
-                     objective: Annotated[str, Query(max_length=10)] = "npv") -> dict:
+                     objective: Annotated[str, Query(max_length=10)] = "npv",
+                     risk: Annotated[str | None, Query(max_length=60, description=
+                                                       "a shipped risk file, e.g. cpc-record: "
+                                                       "projects valued over its draws")
+                                     ] = None,
+                     draws: Annotated[int, Query(ge=1, le=MAX_INVEST_DRAWS)] = 50,
+                     seed: Annotated[int, Query(ge=0, le=2**31)] = 0) -> dict:
         """The set of ledger projects that does most for a budget, and the frontier of budget
-        against value (a 0-1 programme solved with HiGHS)."""
+        against value (a 0-1 programme solved with HiGHS); with ``risk``, each project is
+        valued by its expected case over the risk file's draws."""
         return await in_thread(request, "heavy", engine.portfolio, budget_usd, scenario,
-                               objective)
+                               objective, risk or None, draws, seed)
 
     @app.get("/api/partners", responses=ERRORS, tags=["invest"])
     async def partners(request: Request, scenario: ScenarioName = "baseline") -> dict:

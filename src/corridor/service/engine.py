@@ -17,6 +17,7 @@ import pandas as pd
 
 from corridor.errors import CorridorError, DataError, InvalidOptionError, suggest
 from corridor.geometry import basemap_geojson, flows_geojson, route_geojson
+from corridor.market import check_period
 from corridor.network import Network, load_network, normalise_name
 from corridor.outputs import jsonable
 from corridor.routing import RouteOptions, Router
@@ -24,6 +25,8 @@ from corridor.routing import RouteOptions, Router
 #: Request limits (work per request).
 MAX_ALTERNATIVES = 10
 MAX_CRITICAL_TOP = 200
+#: Risk draws one /api/invest request may ask for (each project runs them twice).
+MAX_INVEST_DRAWS = 200
 MAX_SCENARIO_EDITS = 200
 MAX_PLACES = 50
 SCENARIO_CACHE_SIZE = 8
@@ -181,6 +184,7 @@ class Engine:
         self._cache: collections.OrderedDict[str, Any] = collections.OrderedDict()
         self._computing: dict[str, threading.Lock] = {}
         self._network_geojson: dict | None = None
+        self._priced: dict[str, Network] = {}
         self._basemap: dict | None = None
 
     # -- static data -----------------------------------------------------------------------
@@ -240,11 +244,28 @@ class Engine:
                  "links": len(index.link_rows[p]), "nodes": len(index.node_rows[p])}
                 for p in index.ids]
 
-    def routes(self, origin: str, destination: str, options: RouteOptions) -> dict:
-        """Ranked routes, each with the GeoJSON of its legs."""
+    def priced_router(self, month: str) -> Router:
+        """This thread's router on the network priced at ``month`` (a month or a year)."""
+        period = check_period(month)
+        routers = getattr(self._local, "priced", None)
+        if routers is None:
+            routers = self._local.priced = {}
+        if period not in routers:
+            with self._lock:
+                network = self._priced.get(period)
+                if network is None:
+                    network = self._priced[period] = self.network.priced_at(period)
+            routers[period] = Router(network)
+        return routers[period]
+
+    def routes(self, origin: str, destination: str, options: RouteOptions,
+               month: str | None = None) -> dict:
+        """Ranked routes, each with the GeoJSON of its legs (tariffs priced at ``month``'s
+        market when given)."""
         if not 1 <= options.alternatives <= MAX_ALTERNATIVES:
             raise InvalidOptionError(f"alternatives must be between 1 and {MAX_ALTERNATIVES}.")
-        found = self.router().route(origin, destination, options)
+        router = self.priced_router(month) if month else self.router()
+        found = router.route(origin, destination, options)
         out = []
         index = self.network.passage_index()
         for result in found:
@@ -455,16 +476,30 @@ class Engine:
             self.network, self.demand(), book, project, (scenario,)))
         return {"project": project, "scenario": name, **jsonable(result.to_dict())}
 
-    def portfolio(self, budget_usd: float, name: str, objective: str = "npv") -> dict:
-        """The best set of ledger projects for a budget under a scenario, and the frontier."""
+    def portfolio(self, budget_usd: float, name: str, objective: str = "npv",
+                  risk: str | None = None, draws: int = 100, seed: int = 0) -> dict:
+        """The best set of ledger projects for a budget under a scenario (or in expectation
+        over a shipped risk file's draws), and the frontier."""
         from corridor.ledger import load_ledger
-        from corridor.portfolio import invest
+        from corridor.portfolio import Valuation, invest
+        from corridor.risk import load_risk, risk_folder
 
         scenario = self.load_scenario(name)
-        result = self._cached(f"invest:{budget_usd}:{name}:{objective}", lambda: invest(
+        chosen = None
+        if risk:
+            shipped = sorted(p.stem for p in risk_folder().glob("*.toml"))
+            if risk not in shipped:
+                close = suggest(risk, shipped)
+                raise InvalidOptionError(f"unknown risk file {risk!r}"
+                                         + (f"; did you mean {close[0]!r}?" if close else "")
+                                         + f" (shipped: {', '.join(shipped)})")
+            chosen = load_risk(risk)
+        valuation = Valuation(objective=objective, risk=chosen, draws=draws, seed=seed)
+        key = f"invest:{budget_usd}:{name}:{objective}:{risk}:{draws}:{seed}"
+        result = self._cached(key, lambda: invest(
             self.network, self.demand(), load_ledger(self._ledger_folder), budget_usd,
-            (scenario,), objective=objective))
-        return {"scenario": name, **jsonable(result.to_dict())}
+            (scenario,), valuation))
+        return {"scenario": name, "risk": risk, **jsonable(result.to_dict())}
 
     def partners(self, name: str) -> dict:
         """The republics' partner profiles, with transit under a scenario."""
