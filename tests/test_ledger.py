@@ -327,6 +327,8 @@ def test_api_invest_gives_the_frontier(tiny: corridor.Network, demand: pd.DataFr
     assert chosen == ["second_pipe"] and body["frontier"][0]["value"] == 0.0
     bad = client.get("/api/invest", params={"budget_usd": -1})
     assert bad.status_code == 422
+    listed = client.get("/api/risks").json()["risks"]
+    assert any(r["name"] == "cpc-record" and r["events"] >= 1 and r["title"] for r in listed)
     risky = client.get("/api/invest", params={"budget_usd": 1e9, "risk": "cpc-recrod"})
     assert risky.status_code == 422 and "did you mean 'cpc-record'" in risky.json()["message"]
     path = client.get("/api/invest", params={"budget_usd": 1e9, "risk": "../../etc/passwd"})

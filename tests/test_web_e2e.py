@@ -210,6 +210,13 @@ def test_ledger_appraisal_and_partners(page) -> None:
     chosen = page.locator("#portfolio-table tr.chosen")
     assert chosen.count() == 1 and "second_pipe" in chosen.inner_text()
     assert page.locator("#frontier .bar-row").count() >= 2
+    # the shipped risk files are offered; the CPC record names links this network lacks
+    assert page.locator("#invest-risk option").count() >= 2
+    page.select_option("#invest-risk", "cpc-record")
+    page.click("#invest-submit")
+    page.wait_for_selector("#invest-error:not(:empty)")
+    assert "cpc" in page.inner_text("#invest-error").lower()
+    page.select_option("#invest-risk", "")
     page.click("#partners-submit")
     page.wait_for_selector("#partners-table")
     text = page.inner_text("#partners-table")
@@ -273,4 +280,21 @@ def test_route_on_the_shipped_dataset(browser, shipped_server: str) -> None:
     first = page.locator(".route").first.inner_text()
     assert "Almaty" in first and "RUS" not in first.split("\n")[1]  # countries line
     assert page.locator("path.route-line").count() > 0
+    # the same sea lane at the Red Sea peak of August 2024, then a month with no readings
+    _pick(page, "origin", "Shanghai", "Shanghai")
+    page.uncheck("#avoid-quick input[value='RUS']")
+    page.fill("#alternatives", "1")
+    for mode in ("rail", "road"):
+        page.check(f"#avoid-modes input[value='{mode}']")
+    costs = []
+    for month in ("", "2024-08"):
+        page.fill("#month", month)
+        page.click("#route-submit")
+        page.wait_for_selector(".route", timeout=15_000)
+        costs.append(page.locator(".route").first.get_attribute("data-cost"))
+    assert float(costs[1]) > 1.5 * float(costs[0])
+    page.fill("#month", "2019-01")
+    page.click("#route-submit")
+    page.wait_for_selector("#route-error:not(:empty)", timeout=15_000)
+    assert "no reading in 2019-01" in page.inner_text("#route-error")
     context.close()

@@ -174,7 +174,18 @@ class Network:
 
     def priced_at(self, period: str) -> Network:
         """The same network with the market-following tariffs priced at ``period`` (a month
-        ``YYYY-MM`` or a year ``YYYY``; see :meth:`corridor.cost.CostModel.at`)."""
+        ``YYYY-MM`` or a year ``YYYY``; see :meth:`corridor.cost.CostModel.at`).
+
+        Examples
+        --------
+        >>> from corridor import load_network
+        >>> from corridor.routing import route
+        >>> net = load_network()
+        >>> calm, peak = (route(n, "Shanghai", "Rotterdam", avoid_modes=["rail", "road"])[0]
+        ...               for n in (net.priced_at("2023-10"), net.priced_at("2024-07")))
+        >>> round(peak.cost_usd_per_t / calm.cost_usd_per_t, 1)
+        8.0
+        """
         return replace(self, costs=self.costs.at(period))
 
     def __repr__(self) -> str:

@@ -274,6 +274,12 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         """A project's yearly benefit, NPV, BCR and IRR under a scenario."""
         return await in_thread(request, "heavy", engine.appraisal, project, scenario)
 
+    @app.get("/api/risks", tags=["invest"])
+    def risks() -> dict:
+        """The shipped risk files (outage records and parameter ranges) that ``/api/invest``
+        can value projects over."""
+        return {"risks": engine.risks()}
+
     @app.get("/api/invest", responses=ERRORS, tags=["invest"])
     async def invest(request: Request,
                      budget_usd: Annotated[float, Query(ge=0, le=1e13)],

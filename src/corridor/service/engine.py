@@ -308,6 +308,17 @@ class Engine:
                                 f"{', '.join(['baseline', *known])}.", close)
         return load_scenario(known[name])
 
+    def risks(self) -> list[dict]:
+        """The shipped risk files: name, title and how many events and ranges each has."""
+        from corridor.risk import load_risk, risk_folder
+
+        out = []
+        for path in sorted(risk_folder().glob("*.toml")):
+            risk = load_risk(path.stem)
+            out.append({"name": path.stem, "title": risk.title, "events": len(risk.events),
+                        "parameters": len(risk.parameters)})
+        return out
+
     def scenarios(self) -> list[dict]:
         out = []
         if "baseline" not in self.scenario_names():

@@ -183,7 +183,7 @@ function drawRoutes(routes, selected) {
 
 function showRoutes(data) {
   state.routes = data.routes;
-  const html = data.routes.map((r, i) => `<div class="route" data-index="${i}" style="--c:${ROUTE_COLOURS[i % ROUTE_COLOURS.length]}">`
+  const html = data.routes.map((r, i) => `<div class="route" data-index="${i}" data-cost="${r.cost_usd_per_t}" style="--c:${ROUTE_COLOURS[i % ROUTE_COLOURS.length]}">`
     + `<h3>#${r.rank} · $${fmt(r.cost_usd_per_t, 0)}/t · ${fmt(r.days)} days · ${fmt(r.co2_kg_per_t, 0)} kg CO2/t · ${fmt(r.length_km, 0)} km</h3>`
     + `<div class="muted small">${esc(r.countries.join(" → "))} · ${r.border_crossings.length} border crossings</div>`
     + (r.passage_names && r.passage_names.length
@@ -210,6 +210,7 @@ async function submitRoute(event) {
   });
   if ($("similar").checked) params.set("max_shared", "1");
   if ($("service").value) params.set("service", $("service").value);
+  if ($("month").value.trim()) params.set("month", $("month").value.trim());
   const avoid = avoidList();
   if (avoid.length) params.set("avoid", avoid.join(","));
   const avoidModes = [...document.querySelectorAll("#avoid-modes input:checked")].map((i) => i.value);
@@ -299,6 +300,12 @@ async function showFlows() {
   } catch (e) {
     $("flows-summary").innerHTML = `<p class="error">${esc(e.message)}</p>`;
   }
+}
+
+async function loadRisks() {
+  const data = await api("/api/risks");
+  $("invest-risk").innerHTML = '<option value="">under the scenario</option>'
+    + data.risks.map((r) => `<option value="${esc(r.name)}">over the draws of ${esc(r.title)}</option>`).join("");
 }
 
 async function loadScenarios() {
@@ -408,7 +415,10 @@ async function showPortfolio() {
   try {
     const scenario = $("scenario").value || "baseline";
     const budget = Number($("invest-budget").value || 0) * 1e9;
-    const data = await api(`/api/invest?budget_usd=${budget}&scenario=${encodeURIComponent(scenario)}`);
+    const risk = $("invest-risk").value;
+    const over = risk ? `&risk=${encodeURIComponent(risk)}&draws=50` : "";
+    if (risk) $("invest-result").innerHTML = '<p class="muted">appraising over 50 risk draws per project…</p>';
+    const data = await api(`/api/invest?budget_usd=${budget}&scenario=${encodeURIComponent(scenario)}${over}`);
     const largest = Math.max(1, ...data.frontier.map((f) => Math.abs(f.value)));
     const bars = data.frontier.map((f) => `<div class="bar-row"><span class="small">${fmt(f.budget_usd / 1e9, 1)} bn</span>`
       + `<span class="bar" style="width:${Math.round(100 * Math.abs(f.value) / largest)}%"></span>`
@@ -457,7 +467,7 @@ async function main() {
   $("invest-submit").addEventListener("click", showPortfolio);
   const health = await api("/api/health");
   $("commodity").innerHTML = health.commodities.map((c) => `<option>${esc(c)}</option>`).join("");
-  await Promise.all([loadBasemap().catch(() => {}), loadNetwork(), loadScenarios(),
+  await Promise.all([loadBasemap().catch(() => {}), loadNetwork(), loadScenarios(), loadRisks().catch(() => {}),
                      loadPassages()]);
   document.body.dataset.ready = "1";
 }
