@@ -51,9 +51,9 @@ def test_entries_filter_by_kind_country_partner_and_status(ledger) -> None:  # n
     ("projects.csv", ",announced,2025,800000000", ",rumoured,2025,800000000", 1, "status",
      "'rumoured' is not one of"),
     ("projects.csv", "KAZ;RUS,Test Bank", "KAZ;RUX,Test Bank", 1, "countries", "RUX"),
-    ("projects.csv", "2028,2,25,,,hand_ledger", "2028,2,25,nosuch,,hand_ledger", 1, "requires",
+    ("projects.csv", "2028,2,25,,,,hand_ledger", "2028,2,25,nosuch,,,hand_ledger", 1, "requires",
      "unknown project id 'nosuch'"),
-    ("projects.csv", "2028,2,25,,,hand_ledger", "2028,2,25,caspian_ferry,caspian_ferry,"
+    ("projects.csv", "2028,2,25,,,,hand_ledger", "2028,2,25,caspian_ferry,caspian_ferry,,"
      "hand_ledger", 1, "excludes", "both required and excluded"),
     ("projects.csv", "800000000,20000000", "-5,20000000", 1, "capex_usd", "0 to"),
     ("agreements.csv", ",second_pipe,hand_ledger", ",third_pipe,hand_ledger", 1, "projects",
@@ -82,10 +82,45 @@ def test_a_change_file_belongs_to_a_listed_project(tmp_path: Path,
     with pytest.raises(DataError, match="projects/ferries.toml changes the network"):
         load_ledger(folder)
     (folder / "projects" / "ferries.toml").unlink()
+    table = pd.read_csv(folder / "projects.csv", dtype=str, keep_default_na=False)
+    table.loc[table["project_id"] == "caspian_ferry", "not_modelled"] = "no ferry schedule"
+    table.to_csv(folder / "projects.csv", index=False)
     book = load_ledger(folder)
     assert not book.modelled("caspian_ferry") and book.modelled("second_pipe")
     with pytest.raises(DataError, match="no network change is modelled"):
         appraise(tiny, demand, book, "caspian_ferry")
+
+
+def test_a_project_says_why_it_changes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "ledger"
+    shutil.copytree(LEDGER, folder)
+    (folder / "projects" / "caspian_ferry.toml").unlink()
+    table = pd.read_csv(folder / "projects.csv", dtype=str, keep_default_na=False)
+    with pytest.raises(DataError, match="'caspian_ferry' has no network change") as err:
+        load_ledger(folder)
+    assert (Path(err.value.file).name, err.value.row, err.value.field) == (
+        "projects.csv", 2, "not_modelled")
+    table.loc[table["project_id"] == "caspian_ferry", "not_modelled"] = "no ferry schedule"
+    table.loc[table["project_id"] == "second_pipe", "not_modelled"] = "because"
+    table.to_csv(folder / "projects.csv", index=False)
+    with pytest.raises(DataError, match="'second_pipe' has a network change") as err:
+        load_ledger(folder)
+    assert err.value.row == 1
+    table.loc[table["project_id"] == "second_pipe", "not_modelled"] = ""
+    table.to_csv(folder / "projects.csv", index=False)
+    book = load_ledger(folder)
+    entries = book.entries(kind="project").set_index("id")
+    assert entries.at["caspian_ferry", "network"] == "no ferry schedule"
+    assert entries.at["second_pipe", "network"] == "modelled"
+    with pytest.raises(DataError, match="no ferry schedule"):
+        book.project_file("caspian_ferry")
+
+
+def test_every_shipped_project_is_modelled_or_says_why() -> None:
+    book = load_ledger()
+    projects = book.entries(kind="project")
+    assert (projects["network"] != "").all() and "not modelled" not in set(projects["network"])
+    assert (projects["network"] == "modelled").sum() >= 8
 
 
 def test_cash_flows_npv_irr_and_bcr_by_hand() -> None:

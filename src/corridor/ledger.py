@@ -58,6 +58,7 @@ PROJECT_COLUMNS = [
     Column("life_years", "int", allowed=limits.LIFE_YEARS),
     Column("requires"),
     Column("excludes"),
+    Column("not_modelled"),
     *PROVENANCE_COLUMNS,
     Column("notes"),
 ]
@@ -106,11 +107,20 @@ class Ledger:
         self.check_project(project_id)
         path = self.folder / "projects" / f"{project_id}.toml"
         if not path.is_file():
+            reason = self.why_not_modelled(project_id) or (
+                "its places are not in the network, or it already operates in the baseline")
             raise DataError(f"no network change is modelled for project {project_id!r} "
-                            f"(projects/{project_id}.toml): its places are not in the "
-                            "network, or it already operates in the baseline",
+                            f"(projects/{project_id}.toml): {reason}",
                             file=str(self.folder / "projects.csv"), field="project_id")
         return path
+
+    def why_not_modelled(self, project_id: str) -> str:
+        """Why the project changes nothing in the network ("" when it is modelled, or the
+        ledger gives no reason)."""
+        if "not_modelled" not in self.projects or self.modelled(project_id):
+            return ""
+        value = self.projects.at[project_id, "not_modelled"]
+        return "" if pd.isna(value) else str(value)
 
     def modelled(self, project_id: str) -> bool:
         """Whether the project has a network change (and can be appraised)."""
@@ -138,12 +148,16 @@ class Ledger:
         projects = self.projects.reset_index().rename(columns={"project_id": "id",
                                                                 "name": "title"})
         projects = projects.assign(entry="project", amount_usd=projects["capex_usd"],
-                                   year=projects["opening_year"])
+                                   year=projects["opening_year"],
+                                   network=[("modelled" if self.modelled(p)
+                                             else self.why_not_modelled(p) or "not modelled")
+                                            for p in projects["id"]])
         agreements = self.agreements.reset_index().rename(columns={"agreement_id": "id"})
         agreements = agreements.assign(entry="agreement",
-                                       year=agreements["date"].astype(str).str[:4])
+                                       year=agreements["date"].astype(str).str[:4],
+                                       network="")
         columns = ["entry", "id", "title", "countries", "partners", "status", "amount_usd",
-                   "year", "source_id"]
+                   "year", "network", "source_id"]
         table = pd.concat([projects[columns], agreements[columns]], ignore_index=True)
         if kind is not None:
             table = table[table["entry"] == kind]
@@ -197,6 +211,21 @@ def load_ledger(folder: str | Path | None = None) -> Ledger:
     if extra:
         raise DataError(f"projects/{extra[0]}.toml changes the network for a project that "
                         "projects.csv does not list", file=label, field="project_id")
+    if "not_modelled" in projects:
+        changes = (root / "projects")
+        for row, (project, reason) in enumerate(zip(projects["project_id"],
+                                                    projects["not_modelled"], strict=True),
+                                                start=1):
+            modelled = (changes / f"{project}.toml").is_file()
+            stated = isinstance(reason, str) and bool(reason.strip())
+            if modelled and stated:
+                raise DataError(f"project {project!r} has a network change "
+                                f"(projects/{project}.toml) and a reason it is not modelled",
+                                file=label, row=row, field="not_modelled")
+            if not modelled and not stated:
+                raise DataError(f"project {project!r} has no network change "
+                                f"(projects/{project}.toml): say why in not_modelled",
+                                file=label, row=row, field="not_modelled")
     for row, (requires, excludes) in enumerate(zip(projects["requires"], projects["excludes"],
                                                    strict=True), start=1):
         both = set(split_list(requires, ";")) & set(split_list(excludes, ";"))

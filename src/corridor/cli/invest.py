@@ -80,11 +80,28 @@ def ledger_command(
                                  ("partners", "left", 18), ("status", "left", 9),
                                  ("USD", "right", 9), ("year", "right", 4)):
         out.add_column(name, justify=justify, max_width=width, no_wrap=True,
-                       overflow="ellipsis")
+                       overflow="ellipsis", min_width=4 if name == "year" else None)
     for row in table.itertuples(index=False):
         out.add_row(row.entry, row.id, row.title, row.countries, str(row.partners or ""),
-                    row.status, _usd(float(row.amount_usd)), str(row.year))
+                    row.status, _usd(float(row.amount_usd)), _year_text(row.year))
     console.print(out)
+    projects = table[table["entry"] == "project"]
+    if len(projects):
+        network = Table(title="Network change of each project ('modelled': corridor appraise "
+                              "ID works; otherwise why it changes nothing)",
+                        title_justify="left")
+        network.add_column("id", no_wrap=True)
+        network.add_column("network change")
+        for row in projects.itertuples(index=False):
+            network.add_row(row.id, row.network)
+        console.print(network)
+
+
+def _year_text(value: object) -> str:
+    try:
+        return str(int(float(str(value))))
+    except ValueError:
+        return "–"
 
 
 @app.command("appraise")
