@@ -192,13 +192,25 @@ def test_route_avoiding_a_strait(page) -> None:
     assert "passes: Caspian crossing" in text and "The Narrows" not in text
 
 
+def test_tabs_show_one_part_of_the_page_at_a_time(page) -> None:
+    assert page.is_visible("#route-form") and not page.is_visible("#invest")
+    page.click("#tab-invest")
+    assert page.is_visible("#invest") and not page.is_visible("#route-form")
+    assert page.get_attribute("#tab-invest", "aria-selected") == "true"
+    page.click("#tab-scenarios")
+    assert page.is_visible("#flows-submit") and not page.is_visible("#invest")
+    page.click("#tab-routes")
+    assert page.is_visible("#route-form")
+
+
 def test_ledger_appraisal_and_partners(page) -> None:
+    page.click("#tab-invest")
     page.fill("#ledger-partner", "test bank")
     page.click("#ledger-submit")
     page.wait_for_selector("#ledger-table")
     rows = page.locator("#ledger-table tbody tr")
     assert rows.count() == 2 and "Second oil pipeline" in rows.first.inner_text()
-    page.select_option("#scenario", "close-pipe")
+    page.select_option("#invest-scenario", "close-pipe")
     rows.first.locator("button.appraise").click()
     page.wait_for_selector("#appraisal-cards")
     cards = page.inner_text("#appraisal-cards")
@@ -233,6 +245,7 @@ def test_unknown_place_shows_suggestion(page) -> None:
 
 
 def test_scenario_flows_and_compare(page) -> None:
+    page.click("#tab-scenarios")
     page.select_option("#scenario", "cpc-outage")
     assert "CPC outage (test)" in page.inner_text("#scenario-description")
     page.click("#flows-submit")

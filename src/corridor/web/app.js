@@ -302,6 +302,15 @@ async function showFlows() {
   }
 }
 
+function showTab(name) {
+  document.querySelectorAll("#tabs [role=tab]").forEach((tab) => {
+    tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+  });
+  document.querySelectorAll("section[data-tab]").forEach((section) => {
+    section.hidden = section.dataset.tab !== name;
+  });
+}
+
 async function loadRisks() {
   const data = await api("/api/risks");
   $("invest-risk").innerHTML = '<option value="">under the scenario</option>'
@@ -312,7 +321,7 @@ async function loadScenarios() {
   const list = await api("/api/scenarios");
   state.scenarios = list;
   const options = list.map((s) => `<option value="${esc(s.name)}">${esc(s.name)}</option>`).join("");
-  for (const id of ["scenario", "compare-base", "compare-other"]) $(id).innerHTML = options;
+  for (const id of ["scenario", "compare-base", "compare-other", "invest-scenario"]) $(id).innerHTML = options;
   const other = list.find((s) => s.name !== "baseline");
   if (other) $("compare-other").value = other.name;
   const describe = () => {
@@ -379,7 +388,7 @@ async function appraiseProject(entry) {
   drawProject(entry.geojson);
   $("invest-result").innerHTML = '<p class="muted">appraising…</p>';
   try {
-    const scenario = $("scenario").value || "baseline";
+    const scenario = $("invest-scenario").value || "baseline";
     const data = await api(`/api/appraise/${encodeURIComponent(entry.id)}?scenario=${encodeURIComponent(scenario)}`);
     const c = data.cases[0];
     $("invest-result").innerHTML = `<div class="cards" id="appraisal-cards">`
@@ -413,7 +422,7 @@ async function showPortfolio() {
   $("invest-error").textContent = "";
   $("invest-result").innerHTML = '<p class="muted">appraising and choosing…</p>';
   try {
-    const scenario = $("scenario").value || "baseline";
+    const scenario = $("invest-scenario").value || "baseline";
     const budget = Number($("invest-budget").value || 0) * 1e9;
     const risk = $("invest-risk").value;
     const over = risk ? `&risk=${encodeURIComponent(risk)}&draws=50` : "";
@@ -438,7 +447,7 @@ async function showPartners() {
   $("invest-error").textContent = "";
   $("invest-result").innerHTML = '<p class="muted">computing…</p>';
   try {
-    const scenario = $("scenario").value || "baseline";
+    const scenario = $("invest-scenario").value || "baseline";
     const data = await api(`/api/partners?scenario=${encodeURIComponent(scenario)}`);
     const rows = data.summary.filter((r) => r.detail).map((r) => `<tr><td>${esc(r.republic)}</td><td>${esc(r.dimension)}</td>`
       + `<td>${esc(r.detail)}</td><td class="num">${fmt(r.coverage_pct, 0)}</td>`
@@ -465,6 +474,7 @@ async function main() {
   $("ledger-submit").addEventListener("click", () => listLedger().catch((e) => { $("invest-error").textContent = e.message; }));
   $("partners-submit").addEventListener("click", showPartners);
   $("invest-submit").addEventListener("click", showPortfolio);
+  document.querySelectorAll("#tabs [role=tab]").forEach((tab) => tab.addEventListener("click", () => showTab(tab.dataset.tab)));
   const health = await api("/api/health");
   $("commodity").innerHTML = health.commodities.map((c) => `<option>${esc(c)}</option>`).join("");
   await Promise.all([loadBasemap().catch(() => {}), loadNetwork(), loadScenarios(), loadRisks().catch(() => {}),
