@@ -64,7 +64,9 @@ def test_measures_known_answers_on_the_tiny_network(tmp_path: Path, tiny_inputs)
         lengths=["north_km,North line,a,z,,container,rail,,,3010,2024,obs_hand,"],
         times=["north_days,North line,a,z,,container,rail,,,10,14,terminal,2024,obs_hand,"],
         rates=["north_rate,North rate,a,z,,container,rail,,,190.5,190.5,USD/t,tariff,2024,"
-               "obs_hand,"],
+               "obs_hand,",
+               "north_haul,North line haul,a,z,,container,rail,,,150.5,150.5,USD/t,line_haul,"
+               "2024,obs_hand,"],
     )
     result = calibrate(net, demand, observations=load_observations(folder, net))
     table = result.table.set_index("obs_id")
@@ -75,6 +77,8 @@ def test_measures_known_answers_on_the_tiny_network(tmp_path: Path, tiny_inputs)
     assert table.at["north_share", "modelled"] == pytest.approx(100 / 1.2)
     assert table.at["north_km", "modelled"] == pytest.approx(3010)
     assert table.at["north_rate", "modelled"] == pytest.approx(190.5)
+    # carriage alone: 3,010 km at 0.05 USD/t-km, without the border and transfer charges
+    assert table.at["north_haul", "modelled"] == pytest.approx(0.05 * 3010)
     assert bool(table.at["north_rate", "within_15"])
     summary = result.summary.set_index(["kind", "subset"])
     assert summary.at[("length", "all"), "within_15_pct"] == 100.0
@@ -174,7 +178,7 @@ def test_times_and_rates_do_not_fall_below_the_level_reached(shipped) -> None:
     # hold the level reached and a data change that loses ground fails
     time, rate = shipped.kind("time"), shipped.kind("rate")
     assert time["within_15_pct"] >= 80.0 and time["wape_pct"] <= 10.0, time
-    assert rate["within_15_pct"] >= 50.0 and rate["wape_pct"] <= 30.0, rate
+    assert rate["within_15_pct"] >= 55.0 and rate["wape_pct"] <= 25.0, rate
 
 
 def test_fitted_schedules_are_kept(shipped) -> None:

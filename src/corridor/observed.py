@@ -35,7 +35,7 @@ from corridor.tables import (
 KINDS = ("volume", "share", "time", "rate", "length")
 FILES = {"volume": "volumes.csv", "share": "shares.csv", "time": "times.csv",
          "rate": "rates.csv", "length": "lengths.csv"}
-BASIS = ("terminal", "sailing", "border", "tariff", "line")
+BASIS = ("terminal", "sailing", "border", "tariff", "line", "line_haul")
 #: units of a volume that are a number of containers: converted with the commodity's t_per_teu
 TEU_UNITS = {"TEU": 1.0, "FEU": 2.0}
 _ID = re.compile(r"^[a-z0-9_]+$")
