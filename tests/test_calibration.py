@@ -173,11 +173,15 @@ def test_lengths_meet_the_target(shipped) -> None:
     assert shipped.kind("length", independent=True)["within_15_pct"] >= 85.0
 
 
-def test_times_and_rates_do_not_fall_below_the_level_reached(shipped) -> None:
-    # the target is 85 % within ±15 %; not met yet (docs/calibration.md says why), so these
-    # hold the level reached and a data change that loses ground fails
-    time, rate = shipped.kind("time"), shipped.kind("rate")
-    assert time["within_15_pct"] >= 80.0 and time["wape_pct"] <= 10.0, time
+def test_times_meet_the_target(shipped) -> None:
+    time = shipped.kind("time")
+    assert time["within_15_pct"] >= 85.0 and time["wape_pct"] <= 10.0, time
+
+
+def test_rates_do_not_fall_below_the_level_reached(shipped) -> None:
+    # the target is 85 % within ±15 %; not met yet (docs/calibration.md says why), so this
+    # holds the level reached and a data change that loses ground fails
+    rate = shipped.kind("rate")
     assert rate["within_15_pct"] >= 55.0 and rate["wape_pct"] <= 25.0, rate
 
 
