@@ -289,7 +289,7 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
                                                        "a shipped risk file, e.g. cpc-record: "
                                                        "projects valued over its draws")
                                      ] = None,
-                     draws: Annotated[int, Query(ge=1, le=MAX_INVEST_DRAWS)] = 50,
+                     draws: Annotated[int, Query(ge=1, le=MAX_INVEST_DRAWS)] = 20,
                      seed: Annotated[int, Query(ge=0, le=2**31)] = 0) -> dict:
         """The set of ledger projects that does most for a budget, and the frontier of budget
         against value (a 0-1 programme solved with HiGHS); with ``risk``, each project is

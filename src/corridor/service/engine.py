@@ -26,7 +26,7 @@ from corridor.routing import RouteOptions, Router
 MAX_ALTERNATIVES = 10
 MAX_CRITICAL_TOP = 200
 #: Risk draws one /api/invest request may ask for (each project runs them twice).
-MAX_INVEST_DRAWS = 200
+MAX_INVEST_DRAWS = 100
 MAX_SCENARIO_EDITS = 200
 MAX_PLACES = 50
 SCENARIO_CACHE_SIZE = 8

@@ -425,8 +425,8 @@ async function showPortfolio() {
     const scenario = $("invest-scenario").value || "baseline";
     const budget = Number($("invest-budget").value || 0) * 1e9;
     const risk = $("invest-risk").value;
-    const over = risk ? `&risk=${encodeURIComponent(risk)}&draws=50` : "";
-    if (risk) $("invest-result").innerHTML = '<p class="muted">appraising over 50 risk draws per project…</p>';
+    const over = risk ? `&risk=${encodeURIComponent(risk)}&draws=20` : "";
+    if (risk) $("invest-result").innerHTML = '<p class="muted">appraising over 20 risk draws per project (15 s or so)…</p>';
     const data = await api(`/api/invest?budget_usd=${budget}&scenario=${encodeURIComponent(scenario)}${over}`);
     const largest = Math.max(1, ...data.frontier.map((f) => Math.abs(f.value)));
     const bars = data.frontier.map((f) => `<div class="bar-row"><span class="small">${fmt(f.budget_usd / 1e9, 1)} bn</span>`
