@@ -92,3 +92,21 @@ def test_every_command_shows_an_example() -> None:
     for name, command in commands(get_command(app)):
         assert "Example" in (command.help or ""), name
         assert (command.help or "").splitlines()[0].endswith("."), name  # one-line summary
+
+
+def test_the_cli_loads_no_table_or_graph_library_until_a_command_needs_one() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, corridor, corridor.cli; "
+            "print(sorted(m for m in ('pandas', 'scipy', 'numpy', 'highspy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "[]"
+    # the lazy names still resolve
+    import corridor
+
+    assert corridor.load_network.__module__ == "corridor.network"
+    assert corridor.Route.__module__ == "corridor.routing"
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        corridor.nothing  # noqa: B018

@@ -122,3 +122,10 @@ def test_without_geopandas_the_message_says_what_to_install(
     monkeypatch.setitem(sys.modules, "geopandas", None)
     with pytest.raises(InvalidOptionError, match=r"pip install 'corridor\[geo\]'"):
         corridor.route(tiny, "Alpha", "Zulu")[0].to_geodataframe(tiny)
+
+
+def test_export_takes_every_gis_format_the_writer_knows() -> None:
+    from corridor.cli.export import FORMATS
+    from corridor.outputs import GIS_FORMATS
+
+    assert set(FORMATS) == set(GIS_FORMATS) | {"gmns"}

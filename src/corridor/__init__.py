@@ -1,5 +1,7 @@
 """Corridor: route, stress-test and diversify Central Asia's trade corridors."""
 
+from typing import TYPE_CHECKING, Any
+
 from corridor.errors import (
     CorridorError,
     DataError,
@@ -7,8 +9,27 @@ from corridor.errors import (
     NoRouteError,
     UnknownPlaceError,
 )
-from corridor.network import Network, load_network
-from corridor.routing import Route, RouteOptions, Router, route
+
+if TYPE_CHECKING:
+    from corridor.network import Network, load_network
+    from corridor.routing import Route, RouteOptions, Router, route
+
+#: Names imported on first use, so that ``import corridor`` (and ``corridor --help``) does not
+#: load pandas and SciPy.
+_LAZY = {"Network": "corridor.network", "load_network": "corridor.network",
+         "Route": "corridor.routing", "RouteOptions": "corridor.routing",
+         "Router": "corridor.routing", "route": "corridor.routing"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'corridor' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "CorridorError",

@@ -71,6 +71,8 @@ SPEED_KM_PER_DAY = Range(0, 50_000, "km/day", low_open=True)
 CO2_G_PER_TKM = Range(0, 10_000, "g CO2/t-km")
 T_PER_TEU = Range(0, 40, "t/TEU", low_open=True)
 VALUE_USD_PER_T = Range(0, 1e8, "USD/t", low_open=True)
+#: Share of its length an alternative route may run on a better route's links (default).
+MAX_SHARED = 0.6
 #: A reading of a freight-rate index (USD per container, per tonne, ...).
 INDEX_VALUE = Range(0, 1e6, low_open=True)
 YEAR = Range(1900, 2100)

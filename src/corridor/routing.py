@@ -19,10 +19,9 @@ from scipy.sparse.csgraph import dijkstra
 
 from corridor.errors import InvalidOptionError, NoRouteError
 from corridor.graph import LINK, TRANSFER, CompiledGraph, compile_graph
+from corridor.limits import MAX_SHARED
 from corridor.network import Network
 
-#: The share of its length an alternative route may run on links of a better route.
-MAX_SHARED = 0.6
 #: How much dearer a link grows each time a search for alternatives finds it again.
 PENALTY = 1.5
 #: Searches per wanted route before the search for alternatives gives up.

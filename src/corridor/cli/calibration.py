@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -20,19 +19,19 @@ from corridor.cli.common import (
     app,
     console,
     handle_errors,
+    missing,
     open_inputs,
     print_json,
     run_inputs,
     styled,
 )
-from corridor.outputs import check_folder, write_tables
 
 ObservedOption = Annotated[Path | None, typer.Option(
     "--observations", help="Folder of observation tables (default: the shipped ones).")]
 
 
 def _number(value: float, unit: str) -> str:
-    if pd.isna(value):
+    if missing(value):
         return "–"
     if unit in ("Mt", "bcm", "Mbbl", "%", "days"):
         return f"{value:,.2f}"
@@ -63,6 +62,7 @@ def calibration_command(
     """
     from corridor.calibration import CSV_FILES, calibrate
     from corridor.observed import load_observations
+    from corridor.outputs import check_folder, write_tables
     from corridor.scenario import load_scenario
 
     net, table = open_inputs(network, costs, demand)
@@ -90,7 +90,7 @@ def calibration_command(
                               ("", "left")):
             out.add_column(name, justify=justify, overflow="fold")
         for row in frame.itertuples(index=False):
-            error = "–" if pd.isna(row.error_pct) else (
+            error = "–" if missing(row.error_pct) else (
                 f"{row.error_pct:+.1f} pt" if kind == "share" else f"{row.error_pct:+.0f}%")
             mark = ("✓" if row.within_15 else "~" if row.within_30 else "✗") + (
                 "" if row.independent else " fit")
@@ -107,8 +107,8 @@ def calibration_command(
         if row.kind == "share":
             wape, bias = f"{row.mean_abs_points:.1f} pt", f"{row.bias_pct:+.1f} pt"
         else:
-            wape = "–" if pd.isna(row.wape_pct) else f"{row.wape_pct:.1f}"
-            bias = "–" if pd.isna(row.bias_pct) else f"{row.bias_pct:+.1f}"
+            wape = "–" if missing(row.wape_pct) else f"{row.wape_pct:.1f}"
+            bias = "–" if missing(row.bias_pct) else f"{row.bias_pct:+.1f}"
         summary.add_row(row.kind, row.subset, str(row.count), str(row.missing), wape, bias,
                         f"{row.within_15_pct:.0f}", f"{row.within_30_pct:.0f}")
     console.print(summary)

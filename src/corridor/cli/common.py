@@ -22,7 +22,6 @@ from rich.console import Console
 from rich.text import Text
 
 from corridor.errors import CorridorError, CorridorWarning
-from corridor.outputs import jsonable
 
 app = typer.Typer(
     name="corridor",
@@ -181,8 +180,20 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*parts)
 
 
+def missing(value: object) -> bool:
+    """Whether a table cell holds no value (None, NaN or pandas' NA), without importing pandas."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)
+    except TypeError:  # pandas.NA: its comparisons are NA themselves
+        return True
+
+
 def print_json(data: Any) -> None:
     """Write ``data`` as JSON to stdout (NaN becomes null)."""
+    from corridor.outputs import jsonable
+
     sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2, default=str) + "\n")
 
 

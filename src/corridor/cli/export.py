@@ -20,9 +20,9 @@ from corridor.cli.common import (
     run_inputs,
 )
 from corridor.errors import InvalidOptionError
-from corridor.outputs import GIS_FORMATS
 
-FORMATS = (*GIS_FORMATS, "gmns")
+#: What ``--format`` takes: the GIS formats of :func:`corridor.outputs.write_layers`, and GMNS.
+FORMATS = ("gpkg", "geoparquet", "geojson", "gmns")
 
 
 def _format(path: Path, fmt: str | None) -> str:

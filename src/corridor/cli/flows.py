@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -23,14 +22,16 @@ from corridor.cli.common import (
     app,
     console,
     handle_errors,
+    missing,
     open_inputs,
     print_json,
     progress_bar,
     run_inputs,
     styled,
 )
-from corridor.outputs import check_folder, write_tables
-from corridor.tables import split_list
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 scenario_app = typer.Typer(help="List, show and run what-if scenarios.", no_args_is_help=True)
 app.add_typer(scenario_app, name="scenario")
@@ -52,6 +53,8 @@ class _Run:
         self.inputs = run_inputs(self.net, demand, self.scenarios)
         self.csv = csv
         if csv is not None:
+            from corridor.outputs import check_folder
+
             check_folder(csv, csv_files, self.inputs)
 
     def assign(self, scenario: object, spread: float | None = None,  # noqa: ANN201
@@ -63,6 +66,8 @@ class _Run:
 
     def write_csv(self, tables: dict[str, pd.DataFrame]) -> None:
         if self.csv is not None:
+            from corridor.outputs import write_tables
+
             write_tables(self.csv, tables, self.inputs)
             console.print(f"wrote {len(tables)} CSV files to {self.csv}")
 
@@ -110,8 +115,8 @@ def _show_result(result) -> None:  # noqa: ANN001 (FlowResult, imported lazily)
                    segment_label(row.commodity, row.allowed_modes, row.avoid_countries),
                    _mt(row.demand_t),
                    _mt(row.delivered_t), _mt(row.stranded_t),
-                   "" if pd.isna(row.cost_usd_per_t) else f"{row.cost_usd_per_t:,.1f}",
-                   "" if pd.isna(row.days) else f"{row.days:.1f}", main,
+                   "" if missing(row.cost_usd_per_t) else f"{row.cost_usd_per_t:,.1f}",
+                   "" if missing(row.days) else f"{row.days:.1f}", main,
                    style="red" if row.stranded_t > 0.5 else None)
     console.print(od)
     saturated = result.saturated
@@ -292,7 +297,7 @@ def compare_command(
         fmt = "{:,.1f}" if row.metric == "avg_days" else "{:,.0f}"
         totals.add_row(row.metric, fmt.format(row.base), fmt.format(row.other),
                        fmt.format(row.change),
-                       "" if pd.isna(row.change_pct) else f"{row.change_pct:+.1f}%")
+                       "" if missing(row.change_pct) else f"{row.change_pct:+.1f}%")
     console.print(totals)
     for title, frame, columns in (
         ("Tonnes by corridor (Mt)", result.corridors, ("corridor", "base_t", "other_t",
@@ -322,6 +327,7 @@ def _pairs(scenario: str | None, top: int, workers: int, by: str, kinds: str | N
            as_json: bool, csv: Path | None, network: Path | None, costs: Path | None,
            demand: Path | None) -> None:
     from corridor.pairs import KINDS, critical_pairs
+    from corridor.tables import split_list
 
     chosen = tuple(split_list(kinds)) if kinds else KINDS
     run = _Run(network, costs, demand, (scenario,), csv, ("critical_pairs.csv",))

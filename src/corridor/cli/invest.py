@@ -23,7 +23,6 @@ from corridor.cli.common import (
     run_inputs,
 )
 from corridor.errors import InvalidOptionError
-from corridor.tables import split_list
 
 LedgerOption = Annotated[Path | None, typer.Option(
     "--ledger", envvar="CORRIDOR_LEDGER", help="Ledger folder (projects.csv, agreements.csv, "
@@ -137,6 +136,8 @@ def appraise_command(
     book = load_ledger(ledger)
     book.check_project(project)
     net, table = open_inputs(network, costs, demand)
+    from corridor.tables import split_list
+
     names = [None if s == "baseline" else s for s in split_list(scenarios)] or [None]
     if csv is not None:
         check_folder(csv, ("cases.csv", "hhi.csv", "cash_flows.csv"), run_inputs(net, demand))
@@ -216,6 +217,8 @@ def invest_command(
 
     book = load_ledger(ledger)
     net, table = open_inputs(network, costs, demand)
+    from corridor.tables import split_list
+
     names = [None if s == "baseline" else s for s in split_list(scenarios)] or [None]
     valuation = Valuation(objective=objective, exporter=exporter.strip().upper(), rate=rate,
                           risk=risk or None, draws=draws, seed=seed)

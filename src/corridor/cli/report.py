@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 
 from corridor import limits
@@ -21,7 +20,11 @@ from corridor.cli.common import (
     styled,
     warn,
 )
-from corridor.network import Network
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from corridor.network import Network
 
 DEMO_SCENARIOS = ("cpc-outage", "bypass-russia")
 

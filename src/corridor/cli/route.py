@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -21,8 +21,10 @@ from corridor.cli.common import (
     print_json,
     warn,
 )
-from corridor.routing import MAX_SHARED, Route, RouteOptions, route
-from corridor.tables import split_list
+from corridor.limits import MAX_SHARED
+
+if TYPE_CHECKING:
+    from corridor.routing import Route
 
 
 def route_table(result: Route, passages: list[str] | None = None) -> Table:
@@ -95,6 +97,9 @@ def route_command(
     net = open_network(network, costs)
     if month:
         net = net.priced_at(month)
+    from corridor.routing import RouteOptions, route
+    from corridor.tables import split_list
+
     options = RouteOptions(commodity=commodity, optimize=optimize, avoid=split_list(avoid),
                            avoid_modes=split_list(avoid_mode),
                            avoid_passages=split_list(avoid_passage), via=via,
