@@ -110,6 +110,8 @@ def test_a_small_market_file_prices_the_tiny_network(tiny_copy: Path) -> None:
 @pytest.mark.parametrize(("market", "index", "date", "where", "message"), [
     ("wci,28/11/2024,4000,USD/FEU,hand_cost,,,\n", "wci", "2024-11-28", ("market.csv", "row 1",
                                                                          "date"), "not a date"),
+    ("wci,2024-02-30,4000,USD/FEU,hand_cost,,,\n", "wci", "2024-11-28", ("market.csv", "row 1",
+                                                                         "date"), "not a date"),
     ("wci,2024-11-28,4000,USD/FEU,nobody,,,\n", "wci", "2024-11-28", ("market.csv", "row 1",
                                                                       "source_id"), "nobody"),
     ("wci,2024-11-28,4000,USD/FEU,hand_cost,,,\nwci,2024-11-28,4100,USD/FEU,hand_cost,,,\n",

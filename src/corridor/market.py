@@ -9,6 +9,7 @@ their tariff. See ``docs/cost-model.md``.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -29,7 +30,12 @@ _PERIOD = re.compile(r"^\d{4}(-\d{2})?$")
 
 
 def _date(value: object) -> str | None:
-    return None if _DATE.match(str(value)) else f"{value!r} is not a date (YYYY-MM-DD)"
+    text = str(value)
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return f"{value!r} is not a date (YYYY-MM-DD)"
+    return None if _DATE.match(text) else f"{value!r} is not a date (YYYY-MM-DD)"
 
 
 def _index_id(value: object) -> str | None:

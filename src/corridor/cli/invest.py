@@ -27,6 +27,9 @@ from corridor.errors import InvalidOptionError
 LedgerOption = Annotated[Path | None, typer.Option(
     "--ledger", envvar="CORRIDOR_LEDGER", help="Ledger folder (projects.csv, agreements.csv, "
                                                "projects/*.toml, sources.csv).")]
+DrawsOption = Annotated[int, typer.Option("--draws", min=1, max=100_000,
+                                          help="Draws with --risk.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the risk draws.")]
 
 
 def _kt(tonnes: float) -> str:
@@ -112,8 +115,8 @@ def appraise_command(
                                   "(baseline is the network as shipped).")] = "baseline",
     risk: Annotated[str | None, typer.Option(
         help="A risk file: adds the expected case over its draws.")] = None,
-    draws: Annotated[int, typer.Option(min=1, max=100_000, help="Draws with --risk.")] = 200,
-    seed: Annotated[int, typer.Option(help="Seed of the risk draws.")] = 0,
+    draws: DrawsOption = 200,
+    seed: SeedOption = 0,
     rate: Annotated[float, typer.Option(help="Discount rate a year.")] = 0.09,
     as_json: JsonOption = False,
     csv: CsvOption = None,
@@ -198,8 +201,8 @@ def invest_command(
     risk: Annotated[str | None, typer.Option(
         help="A risk file: each project is valued by its expected case over the draws "
              "(expected cost plus stranding).")] = None,
-    draws: Annotated[int, typer.Option(min=1, max=100_000, help="Draws with --risk.")] = 100,
-    seed: Annotated[int, typer.Option(help="Seed of the risk draws.")] = 0,
+    draws: DrawsOption = 100,
+    seed: SeedOption = 0,
     as_json: JsonOption = False,
     ledger: LedgerOption = None,
     network: NetworkOption = None,
