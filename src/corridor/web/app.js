@@ -314,7 +314,7 @@ function showTab(name) {
 async function loadRisks() {
   const data = await api("/api/risks");
   $("invest-risk").innerHTML = '<option value="">under the scenario</option>'
-    + data.risks.map((r) => `<option value="${esc(r.name)}">over the draws of ${esc(r.title)}</option>`).join("");
+    + data.risks.map((r) => `<option value="${esc(r.name)}" title="${esc(r.title)}">over ${esc(r.name)} draws</option>`).join("");
 }
 
 async function loadScenarios() {
