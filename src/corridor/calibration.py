@@ -161,6 +161,25 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
                                       "mean_abs_points"])
 
 
+def _line_haul(network: Network, route: Any, commodity: str, service: str) -> float:
+    """A route's carriage alone, per tonne, on ``network``'s tariffs: each link's tariff (or
+    its fixed tariff), without border, gauge-change and transfer charges."""
+    links = network.links
+    total = 0.0
+    for leg in route.legs:
+        if leg.mode == "transfer":
+            continue
+        fixed = links.at[leg.link_id, "tariff_usd_per_t"]
+        if pd.notna(fixed):
+            total += float(fixed)
+            continue
+        section = links.at[leg.link_id, "section"] if "section" in links else ""
+        params = network.costs.mode(commodity, leg.mode,
+                                    "" if pd.isna(section) else str(section), service)
+        total += params.tariff_usd_per_tkm * leg.length_km
+    return total
+
+
 class _Measure:
     """Model values of observations, over one assignment and one router."""
 
@@ -268,7 +287,7 @@ class _Measure:
             per = unit[len(RATE_PREFIX):]
             per_km = per.endswith("-km")
             tonnes = self._tonnes_per_unit(per.removesuffix("-km"), commodity)
-            price = (self._line_haul(route, commodity, obs.get("service") or "")
+            price = (_line_haul(router.network, route, commodity, obs.get("service") or "")
                      if obs.get("basis") == "line_haul" else route.cost_usd_per_t)
             modelled = price * tonnes / (route.length_km if per_km else 1.0)
             observed = (obs["value_low"] + obs["value_high"]) / 2.0
@@ -279,24 +298,6 @@ class _Measure:
                 "commodity": commodity, "observed": float(observed), "modelled": modelled,
                 "unit": unit, "inputs": inputs, "to_base": to_base,
                 "note": " → ".join(route.countries) + priced}
-
-    def _line_haul(self, route: Any, commodity: str, service: str) -> float:
-        """A route's carriage alone, per tonne: each link's tariff (or its fixed tariff),
-        without border, gauge-change and transfer charges."""
-        links = self.net.links
-        total = 0.0
-        for leg in route.legs:
-            if leg.mode == "transfer":
-                continue
-            fixed = links.at[leg.link_id, "tariff_usd_per_t"]
-            if pd.notna(fixed):
-                total += float(fixed)
-                continue
-            section = links.at[leg.link_id, "section"] if "section" in links else ""
-            params = self.net.costs.mode(commodity, leg.mode,
-                                         "" if pd.isna(section) else str(section), service)
-            total += params.tariff_usd_per_tkm * leg.length_km
-        return total
 
     def _router_for(self, kind: str, obs: dict) -> tuple[Any, str, set[str]]:
         """The router for a rate observation: tariffs that follow a market index priced at
