@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,11 @@ import corridor
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY = FIXTURES / "tiny"
 CRUDE_T = 5_000_000  # crude o -> z in the tiny flow demand (fixtures/flows/demand.csv)
+
+# route snapshots of the test runs go to a folder of their own, never the user's cache
+_CACHE = tempfile.mkdtemp(prefix="corridor-test-cache-")
+os.environ["CORRIDOR_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

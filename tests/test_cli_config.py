@@ -107,6 +107,6 @@ def test_the_cli_loads_no_table_or_graph_library_until_a_command_needs_one() -> 
     import corridor
 
     assert corridor.load_network.__module__ == "corridor.network"
-    assert corridor.Route.__module__ == "corridor.routing"
+    assert corridor.Route.__module__ == "corridor.routes"
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         corridor.nothing  # noqa: B018

@@ -12,12 +12,13 @@ from corridor.errors import (
 
 if TYPE_CHECKING:
     from corridor.network import Network, load_network
-    from corridor.routing import Route, RouteOptions, Router, route
+    from corridor.routes import Route, RouteOptions
+    from corridor.routing import Router, route
 
 #: Names imported on first use, so that ``import corridor`` (and ``corridor --help``) does not
 #: load pandas and SciPy.
 _LAZY = {"Network": "corridor.network", "load_network": "corridor.network",
-         "Route": "corridor.routing", "RouteOptions": "corridor.routing",
+         "Route": "corridor.routes", "RouteOptions": "corridor.routes",
          "Router": "corridor.routing", "route": "corridor.routing"}
 
 

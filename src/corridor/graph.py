@@ -18,10 +18,9 @@ from scipy.sparse import csr_matrix
 
 from corridor.errors import InvalidOptionError
 from corridor.network import Network
+from corridor.routes import ACCESS, EGRESS, LINK, SPLIT, TRANSFER, ZERO_WEIGHT
 
-LINK, TRANSFER, ACCESS, EGRESS, SPLIT = 0, 1, 2, 3, 4
 OBJECTIVES = ("cost", "time", "co2", "distance", "generalised")
-_EPS = 1e-9  # stands in for a zero weight, which a CSR matrix cannot hold
 
 
 @dataclass
@@ -60,6 +59,8 @@ class CompiledGraph:
     _indices: np.ndarray | None = None
     _order: np.ndarray | None = None
     _keys: np.ndarray | None = None
+    _in_order: np.ndarray | None = None
+    _in_indptr: np.ndarray | None = None
 
     @property
     def n_sub(self) -> int:
@@ -72,6 +73,9 @@ class CompiledGraph:
         self._indices = self.head[order].astype(np.int32)
         self._order = order
         self._keys = self.tail[order].astype(np.int64) * self.n_sub + self.head[order]
+        self._in_order = np.argsort(self.head, kind="stable")
+        self._in_indptr = np.concatenate(
+            ([0], np.cumsum(np.bincount(self.head, minlength=self.n_sub))))
 
     def weights(self, objective: str) -> np.ndarray:
         """Arc weights for an objective: USD/t, days, kg CO2/t, km, or cost plus value of time."""
@@ -89,11 +93,15 @@ class CompiledGraph:
 
     def matrix(self, weights: np.ndarray, allowed: np.ndarray | None = None) -> csr_matrix:
         """CSR matrix of ``weights``; arcs not ``allowed`` get an infinite weight."""
-        data = np.maximum(weights, _EPS)
+        data = np.maximum(weights, ZERO_WEIGHT)
         if allowed is not None:
             data = np.where(allowed, data, np.inf)
         return csr_matrix((data[self._order], self._indices, self._indptr),
                           shape=(self.n_sub, self.n_sub))
+
+    def incoming(self, node: int) -> np.ndarray:
+        """The arcs into a sub-node."""
+        return self._in_order[self._in_indptr[node]:self._in_indptr[node + 1]]
 
     def arcs_between(self, tails: np.ndarray, heads: np.ndarray) -> np.ndarray:
         """Arc ids for consecutive sub-node pairs of a path."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-import unicodedata
 import warnings
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -25,6 +24,7 @@ from corridor import limits
 from corridor.cost import COST_FILES, MODES, CostModel, load_cost_model
 from corridor.errors import CorridorWarning, DataError, UnknownPlaceError
 from corridor.gmns import field_of, is_gmns, translate_gmns
+from corridor.lookup import normalise_name
 from corridor.passages import PassageIndex, empty_passages, index_passages, read_passages
 from corridor.tables import (
     PROVENANCE_COLUMNS,
@@ -100,14 +100,6 @@ LINK_COLUMNS = [
     Column("notes"),
     Column("geometry"),
 ]
-
-
-def normalise_name(text: str) -> str:
-    """Fold a place name for matching: case, accents, punctuation and spacing are ignored."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    bare = bare.replace("ё", "е")
-    return re.sub(r"[\W_]+", "", bare)
 
 
 @dataclass

@@ -17,15 +17,16 @@ from __future__ import annotations
 import math
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from corridor.errors import OutputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def check_file(path: str | Path, inputs: Iterable[str | Path] = ()) -> Path:
@@ -91,11 +92,13 @@ def jsonable(value: Any) -> Any:
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
-    if isinstance(value, np.generic):
+    np = sys.modules.get("numpy")  # a value can only be NumPy's or pandas' once they are loaded
+    if np is not None and isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
-    if value is pd.NA or value is pd.NaT:
+    pd = sys.modules.get("pandas")
+    if pd is not None and (value is pd.NA or value is pd.NaT):
         return None
     return value
 

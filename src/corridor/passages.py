@@ -25,6 +25,7 @@ import pandas as pd
 
 from corridor import limits
 from corridor.errors import DataError, InvalidOptionError, suggest
+from corridor.lookup import passages_on_path
 from corridor.tables import (
     PROVENANCE_COLUMNS,
     Column,
@@ -153,16 +154,7 @@ class PassageIndex:
         the path counts, its ends included. ``forward`` tells for each link whether it is
         travelled from its ``from_node_id`` (default: yes); it orders the straits along a lane.
         """
-        found: dict[str, None] = {}
-        for step, node in enumerate(node_rows):
-            for passage in self._by_node.get(int(node), ()):
-                found.setdefault(passage)
-            if step < len(link_rows):
-                along = self._by_link.get(int(link_rows[step]), ())
-                ahead = True if forward is None else bool(forward[step])
-                for _, passage in sorted(along, reverse=not ahead):
-                    found.setdefault(passage)
-        return list(found)
+        return passages_on_path(self._by_node, self._by_link, link_rows, node_rows, forward)
 
     def link_mask(self, passage_ids: Iterable[str], n_links: int) -> np.ndarray:
         """Boolean mask over ``network.links`` rows that belong to any of ``passage_ids``."""

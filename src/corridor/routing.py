@@ -7,10 +7,7 @@ physical nodes, so a route never passes a city twice even in different modes.
 
 from __future__ import annotations
 
-import dataclasses
 import heapq
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,9 +15,25 @@ import pandas as pd
 from scipy.sparse.csgraph import dijkstra
 
 from corridor.errors import InvalidOptionError, NoRouteError
-from corridor.graph import LINK, TRANSFER, CompiledGraph, compile_graph
+from corridor.graph import CompiledGraph, compile_graph
 from corridor.limits import MAX_SHARED
 from corridor.network import Network
+from corridor.routes import (
+    LINK,
+    LINK_COLUMNS,
+    ROUTE_OBJECTIVES,
+    ZERO_WEIGHT,
+    Leg,
+    Places,
+    Route,
+    RouteOptions,
+    Transfer,
+    build_route,
+    canonical_path,
+)
+
+__all__ = ["MAX_SHARED", "ROUTE_OBJECTIVES", "Leg", "Route", "RouteOptions", "Router",
+           "Transfer", "route", "route_places"]
 
 #: How much dearer a link grows each time a search for alternatives finds it again.
 PENALTY = 1.5
@@ -30,155 +43,6 @@ PENALTY_ROUNDS = 12
 COUNTRY_SEARCHES = 8
 #: Modes on water: a route never calls at a port to sail on without handling cargo there.
 WATER_MODES = ("sea", "ferry")
-
-ROUTE_OBJECTIVES = ("cost", "time", "co2", "distance")
-
-
-@dataclass(frozen=True)
-class Leg:
-    """One link of a route, in the direction travelled."""
-
-    link_id: str
-    from_id: str
-    from_name: str
-    to_id: str
-    to_name: str
-    mode: str
-    gauge_mm: int | None
-    length_km: float
-    days: float
-    cost_usd_per_t: float
-    co2_kg_per_t: float
-    country: str
-    corridor: str
-    border_crossing: bool
-
-
-@dataclass(frozen=True)
-class Transfer:
-    """A change of mode or of rail gauge at a node."""
-
-    node_id: str
-    node_name: str
-    kind: str
-    from_layer: str
-    to_layer: str
-    days: float
-    cost_usd_per_t: float
-
-
-@dataclass(frozen=True)
-class Route:
-    """A route with its legs, transfers and totals (per tonne of the commodity)."""
-
-    rank: int
-    origin: str
-    destination: str
-    commodity: str
-    objective: str
-    legs: tuple[Leg, ...]
-    transfers: tuple[Transfer, ...]
-    length_km: float
-    days: float
-    cost_usd_per_t: float
-    co2_kg_per_t: float
-    countries: tuple[str, ...]
-    border_crossings: tuple[str, ...]
-    modes: tuple[str, ...] = field(default=())
-    passages: tuple[str, ...] = field(default=())
-
-    @property
-    def node_ids(self) -> list[str]:
-        return [self.legs[0].from_id] + [leg.to_id for leg in self.legs]
-
-    @property
-    def link_ids(self) -> list[str]:
-        return [leg.link_id for leg in self.legs]
-
-    def to_dict(self) -> dict:
-        """Plain data for JSON: the same fields as the table."""
-        return asdict(self)
-
-    def to_geodataframe(self, network: Network) -> Any:
-        """The legs as a GeoDataFrame of LineStrings (WGS84) in travel order; ``network`` is
-        the network the route was found on. Needs geopandas (``pip install 'corridor[geo]'``).
-        """
-        from corridor.geometry import route_frame
-
-        return route_frame(network, self)
-
-    def legs_frame(self) -> pd.DataFrame:
-        """The legs as a DataFrame, one row per link."""
-        return pd.DataFrame([asdict(leg) for leg in self.legs])
-
-
-@dataclass(frozen=True, kw_only=True)
-class RouteOptions:
-    """What a route query asks for besides its two ends (one object for the CLI, the API and
-    Python; every field is keyword-only).
-
-    Attributes
-    ----------
-    commodity
-        A commodity of the cost model (``container``, ``crude_oil`` …).
-    optimize
-        ``cost`` (USD/t), ``time`` (days), ``co2`` (kg CO2/t) or ``distance`` (km).
-    avoid
-        ISO3 codes of countries the route may not touch.
-    avoid_modes
-        Modes the route may not use.
-    avoid_passages
-        Ids of named passages (``passages.csv``: straits, canals, Caspian crossings, border
-        posts, gauge-change stations) the route may not use.
-    via
-        A place the route must pass.
-    alternatives
-        How many routes to return at most (1 = only the best; at most 20).
-    service
-        A named service of the cost model (e.g. ``express`` block trains) whose speeds,
-        tariffs and dwell replace the standard ones; empty is the standard service.
-    max_shared
-        How much of its length an alternative may share with each better route (0-1), unless
-        it passes through other countries. ``1`` returns the k shortest loopless routes
-        instead, which are often near-copies of the best one.
-    """
-
-    commodity: str = "container"
-    optimize: str = "cost"
-    avoid: tuple[str, ...] = ()
-    avoid_modes: tuple[str, ...] = ()
-    avoid_passages: tuple[str, ...] = ()
-    via: str | None = None
-    alternatives: int = 1
-    service: str = ""
-    max_shared: float = MAX_SHARED
-
-    def __post_init__(self) -> None:
-        def clean(items: Iterable[str], fold: Callable[[str], str]) -> tuple[str, ...]:
-            return tuple(dict.fromkeys(fold(i.strip()) for i in items if i.strip()))
-
-        object.__setattr__(self, "avoid", clean(self.avoid, str.upper))
-        object.__setattr__(self, "avoid_modes", clean(self.avoid_modes, str))
-        object.__setattr__(self, "avoid_passages", clean(self.avoid_passages, str.lower))
-        if self.optimize not in ROUTE_OBJECTIVES:
-            raise InvalidOptionError(f"Unknown objective {self.optimize!r}; choose one of "
-                                     f"{', '.join(ROUTE_OBJECTIVES)}.")
-        if not 1 <= self.alternatives <= 20:
-            raise InvalidOptionError("alternatives must be between 1 and 20.")
-        if not 0.0 <= self.max_shared <= 1.0:
-            raise InvalidOptionError("max_shared must be between 0 and 1.")
-
-    @classmethod
-    def of(cls, options: RouteOptions | None = None, **fields: Any) -> RouteOptions:
-        """``options`` with ``fields`` replaced (unknown names are an InvalidOptionError)."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(fields) - known)
-        if unknown:
-            raise InvalidOptionError(f"Unknown route option(s) {', '.join(unknown)}; choose "
-                                     f"from {', '.join(sorted(known))}.")
-        base = options if options is not None else cls()
-        return dataclasses.replace(base, **fields) if fields else base
-
 
 class Router:
     """Answers route queries on one network; compiled graphs are built once and reused.
@@ -196,13 +60,7 @@ class Router:
                  graphs: dict[str, CompiledGraph] | None = None) -> None:
         self.network = network
         self._graphs: dict[str, CompiledGraph] = graphs if graphs is not None else {}
-        # plain-Python views for building results: pandas row access costs ~10 µs a field
-        links = network.links
-        self._link_ids = links.index.tolist()
-        self._link_rows = links[["from_node_id", "to_node_id", "mode", "gauge_mm", "country",
-                                 "corridor"]].to_dict("records")
-        self._names = network.nodes["name"].to_dict()
-        self._countries = network.nodes["country"].to_dict()
+        self._places = route_places(network)
 
     def graph(self, commodity: str, service: str = "") -> CompiledGraph:
         """The compiled graph of a commodity and service (built on first use)."""
@@ -269,7 +127,8 @@ class Router:
             assert failure is not None
             raise failure
         paths, start, end = best
-        return [self._build(graph, arcs, rank, start, end, opts.commodity, opts.optimize)
+        return [build_route(graph, arcs, self._places, rank=rank, start=start, end=end,
+                            commodity=opts.commodity, objective=opts.optimize)
                 for rank, (_, arcs) in enumerate(paths, start=1)]
 
     def _check_ends(self, start: str, end: str, stop: str | None, closed_nodes: np.ndarray,
@@ -376,11 +235,17 @@ class Router:
 
     def _best(self, graph: CompiledGraph, weights: np.ndarray, allowed: np.ndarray,
               start: str, end: str) -> tuple[int, int, tuple[float, list[int]] | None]:
-        """The source and sink sub-nodes of two places and the cheapest path between them."""
+        """The source and sink sub-nodes of two places and the cheapest path between them
+        (where paths tie, :func:`~corridor.routes.canonical_path`'s choice)."""
         nodes = self.network.nodes.index
         s = int(graph.source_of[nodes.get_loc(start)])
         t = int(graph.sink_of[nodes.get_loc(end)])
-        return s, t, self._shortest(graph, weights, allowed, s, t)
+        dist = dijkstra(graph.matrix(weights, allowed), directed=True, indices=s)
+        if not np.isfinite(dist[t]):
+            return s, t, None
+        barred = np.where(allowed, np.maximum(weights, ZERO_WEIGHT), np.inf)
+        arcs = canonical_path(s, t, dist.tolist(), barred.tolist(), graph.tail, graph.incoming)
+        return s, t, (float(dist[t]), arcs)
 
     def _shortest(self, graph: CompiledGraph, weights: np.ndarray, allowed: np.ndarray,
                   source: int, target: int) -> tuple[float, list[int]] | None:
@@ -579,59 +444,21 @@ class Router:
         return (f"No {commodity} route from {names} under {flag}.",
                 "avoid-mode" if avoid_modes else "avoid")
 
-    def _build(self, graph: CompiledGraph, arcs: list[int], rank: int, start: str, end: str,
-               commodity: str, objective: str) -> Route:
-        names = self._names
-        legs: list[Leg] = []
-        transfers: list[Transfer] = []
-        kinds, arc_link, forward = graph.kind[arcs], graph.arc_link[arcs], graph.arc_forward[arcs]
-        for i, arc in enumerate(arcs):
-            kind = kinds[i]
-            if kind == LINK:
-                position = int(arc_link[i])
-                row = self._link_rows[position]
-                a, b = row["from_node_id"], row["to_node_id"]
-                if not forward[i]:
-                    a, b = b, a
-                gauge = row["gauge_mm"]
-                legs.append(Leg(
-                    link_id=self._link_ids[position], from_id=a, from_name=names[a],
-                    to_id=b, to_name=names[b], mode=row["mode"],
-                    gauge_mm=None if pd.isna(gauge) else int(gauge),
-                    length_km=float(graph.km[arc]), days=float(graph.days[arc]),
-                    cost_usd_per_t=float(graph.cost_usd[arc]),
-                    co2_kg_per_t=float(graph.co2_kg[arc]), country=row["country"] or "",
-                    corridor=row["corridor"] or "", border_crossing=bool(graph.border[arc])))
-            elif kind == TRANSFER:
-                node = graph.node_ids[graph.arc_node[arc]]
-                transfers.append(Transfer(
-                    node_id=node, node_name=names[node], kind=graph.transfer_kind[arc],
-                    from_layer=graph.sub_layer[graph.tail[arc]],
-                    to_layer=graph.sub_layer[graph.head[arc]],
-                    days=float(graph.days[arc]), cost_usd_per_t=float(graph.cost_usd[arc])))
-        countries: list[str] = []
-        for node in [legs[0].from_id] + [leg.to_id for leg in legs]:
-            for code in self._countries[node].split(";"):
-                if code not in countries:
-                    countries.append(code)
-        borders = tuple(f"{leg.from_name}–{leg.to_name}" for leg in legs if leg.border_crossing)
-        node_rows = self.network.nodes.index.get_indexer(
-            [legs[0].from_id] + [leg.to_id for leg in legs])
-        on_link = kinds == LINK
-        passages = tuple(self.network.passage_index().of_path(
-            arc_link[on_link].tolist(), node_rows, forward[on_link].tolist()))
-        return Route(
-            rank=rank, origin=start, destination=end, commodity=commodity, objective=objective,
-            legs=tuple(legs), transfers=tuple(transfers),
-            length_km=round(sum(leg.length_km for leg in legs), 1),
-            days=sum(leg.days for leg in legs) + sum(t.days for t in transfers),
-            cost_usd_per_t=sum(leg.cost_usd_per_t for leg in legs)
-            + sum(t.cost_usd_per_t for t in transfers),
-            co2_kg_per_t=sum(leg.co2_kg_per_t for leg in legs),
-            countries=tuple(countries), border_crossings=borders,
-            modes=tuple(dict.fromkeys(leg.mode for leg in legs)),
-            passages=passages,
-        )
+
+def route_places(network: Network) -> Places:
+    """Plain-Python views of a network for building routes (pandas row access costs ~10 µs a
+    field): links, place names and countries, node rows and the passages."""
+    links = network.links
+    rows = links[list(LINK_COLUMNS)].to_dict("records")
+    for row in rows:
+        gauge = row["gauge_mm"]
+        row["gauge_mm"] = None if pd.isna(gauge) else int(gauge)
+    return Places(link_ids=links.index.tolist(), link_rows=rows,
+                  names=network.nodes["name"].to_dict(),
+                  countries=network.nodes["country"].to_dict(),
+                  node_row={node: i for i, node in enumerate(network.nodes.index)},
+                  passages=lambda links_on, nodes_on, forward:
+                  network.passage_index().of_path(links_on, nodes_on, forward))
 
 
 def _link_key(graph: CompiledGraph, arcs: list[int]) -> tuple:

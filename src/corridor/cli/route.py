@@ -94,6 +94,17 @@ def route_command(
 
     Example: corridor route Almaty Rotterdam --avoid RUS --alternatives 3
     """
+    plain = alternatives == 1 and not (avoid or avoid_mode or avoid_passage or via or service
+                                       or month)
+    if plain:  # answered from the network's snapshot when it has one (no pandas, no SciPy)
+        from corridor import snapshot
+
+        found = snapshot.answer(network, costs, origin, destination, commodity, optimize)
+        if found is not None:
+            for note in found.warnings:
+                warn(note)
+            _print_routes(found.routes, found.passage_names, as_json)
+            return
     net = open_network(network, costs)
     if month:
         net = net.priced_at(month)
@@ -105,12 +116,20 @@ def route_command(
                            avoid_passages=split_list(avoid_passage), via=via,
                            alternatives=alternatives, max_shared=max_shared, service=service)
     results = route(net, origin, destination, options)
+    index = net.passage_index()
+    _print_routes(results, {p: index.name(p) for r in results for p in r.passages}, as_json)
+    if plain:
+        from corridor import snapshot
+
+        snapshot.store(net, network, costs)
+
+
+def _print_routes(results: list[Route], passage_names: dict[str, str], as_json: bool) -> None:
     if as_json:
         print_json({"routes": [r.to_dict() for r in results]})
         return
-    index = net.passage_index()
     for result in results:
-        console.print(route_table(result, [index.name(p) for p in result.passages]))
+        console.print(route_table(result, [passage_names[p] for p in result.passages]))
         console.print()
 
 
