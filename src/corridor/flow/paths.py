@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 REDUCED_COST_TOLERANCE = 1e-7
 #: Rounds of pricing at most (each adds at most one route per demand).
 MAX_ROUNDS = 500
+#: Above this many routes added in a round, the next solve is an interior point one.
+IPM_ROUTES = 100
 #: Weight of the previous search duals in the next search (dual smoothing, Wentges 1997).
 SMOOTHING = 0.5
 
@@ -177,6 +179,8 @@ class PathAssignment:
                                                  "avoid_countries"]].itertuples(
                                                      index=False, name=None)])
         self.strand_lower = np.where(reach, 0.0, self.demand_mt)
+        # each demand's cheapest route at the generalised cost alone (set by the first search)
+        self.free_cost = np.full(n_od, np.inf)
 
     def _t_per_teu(self, commodity: str) -> float:
         value = self.network.costs.commodities.at[commodity, "t_per_teu"]
@@ -266,15 +270,15 @@ class PathAssignment:
         self.rounds = 1
         center = duals
         while True:
-            if self._cut(h, values):  # capacity rows the solution breaks join the programme
-                values, duals = self._solve(h, deadline)
-                continue
-            # search under duals smoothed towards the last ones (steadier prices, fewer
-            # rounds); when that finds nothing, search under the current duals, and only
-            # when that finds nothing too is the programme optimal
+            # capacity rows the solution breaks join the programme, and routes are searched
+            # in the same round under the duals at hand (a new row's dual counts as zero
+            # until the next solve), so that each round costs one solve; under duals smoothed
+            # towards the last ones (steadier prices, fewer rounds). When no row is broken and
+            # neither search finds a route, the programme is optimal.
+            cut = self._cut(h, values)
             steered = SMOOTHING * center + (1.0 - SMOOTHING) * duals
             added = self._price(h, duals, first=False, search=steered)
-            if not added:
+            if not added and not cut:
                 added = self._price(h, duals, first=False)
                 if not added:
                     break
@@ -282,10 +286,11 @@ class PathAssignment:
                 raise TimeLimitError(f"route generation did not converge in {MAX_ROUNDS} "
                                      f"rounds")
             center = steered
+            _choose_method(h, added, cut)
             values, duals = self._solve(h, deadline)
             self.rounds += 1
-            log.debug("round %d: %d routes added, %d in all, %d rows", self.rounds, added,
-                      len(self.routes), len(self.master_rows))
+            log.debug("round %d: %d routes and %d rows added, %d routes in all, %d rows",
+                      self.rounds, added, cut, len(self.routes), len(self.master_rows))
         log.info("route generation: %d routes in %d rounds, %d of %d rows", len(self.routes),
                  self.rounds, len(self.master_rows), self.n_rows)
         return values, duals
@@ -327,7 +332,9 @@ class PathAssignment:
                               * coefs).sum(axis=1)
             steered = current if search is duals else base - (
                 np.where(rows >= 0, search[np.maximum(rows, 0)], 0.0) * coefs).sum(axis=1)
-            mine = [o for o in self.origins if o.graph_key == key and o.source >= 0]
+            mine = [o for o in self.origins if o.graph_key == key and o.source >= 0
+                    and (first or self._may_improve(o, sigma))]
+            matrices: dict[int, tuple] = {}  # one search matrix per set of usable arcs
             for batch in _by_weights(mine):
                 weights, now = steered.copy(), current.copy()
                 for arcs, row in batch[0].contract_arcs:
@@ -335,7 +342,15 @@ class PathAssignment:
                     now[arcs] -= duals[row]
                 usable = batch[0].usable
                 sources = np.array([o.source for o in batch])
-                dist, pred, chosen = _shortest(graph, weights, usable, sources)
+                # no route dearer than every demand's dual can price below it
+                limit = np.inf if first else max(
+                    float(sigma[o.od_rows].max()) for o in batch) * (1 + 1e-6) + 1e-6
+                built = None
+                if not batch[0].contract_arcs:
+                    if id(usable) not in matrices:
+                        matrices[id(usable)] = _search_matrix(graph, weights, usable)
+                    built = matrices[id(usable)]
+                dist, pred, chosen = _shortest(graph, weights, usable, sources, limit, built)
                 for k, origin in enumerate(batch):
                     for i, od_row in enumerate(origin.od_rows):
                         sink = int(origin.sinks[i])
@@ -347,6 +362,8 @@ class PathAssignment:
                                 1.0, abs(sigma[od_row])):
                             continue
                         self.routes.append((int(od_row), arcs))
+                        if first:
+                            self.free_cost[od_row] = float(base[arcs].sum())
                         r, c = rows[arcs], coefs[arcs]
                         keep = r >= 0
                         entries: dict[int, float] = {int(od_row): 1.0}
@@ -376,6 +393,21 @@ class PathAssignment:
                       int(keep.sum()), kept_starts.astype(np.int32),
                       self.in_master[full[keep]].astype(np.int32), vals[keep])
         return n
+
+    def _may_improve(self, origin: _Origin, sigma: np.ndarray) -> bool:
+        """Whether a route of the origin could price below its demand's dual.
+
+        Capacity, TEU and terminal rows have non-positive duals, so priced weights are never
+        below the generalised cost: a demand whose dual is no more than its cheapest route at
+        that cost has no route to add. Contract rows can have positive duals, so an origin
+        that a contract binds is always searched.
+        """
+        if origin.contract_arcs:
+            return True
+        dual = sigma[origin.od_rows]
+        bound = self.free_cost[origin.od_rows] + REDUCED_COST_TOLERANCE * np.maximum(
+            1.0, np.abs(dual))
+        return bool(np.any(dual > bound))
 
     def _cut(self, h: highspy.Highs, values: np.ndarray) -> int:
         """Add the capacity rows that the current solution breaks (a row left out has a zero
@@ -458,6 +490,18 @@ class PathAssignment:
         return model, column_values
 
 
+def _choose_method(h: highspy.Highs, added: int, cut: int) -> None:
+    """The method of the next solve: the interior point method when the round added many
+    routes (a warm simplex then needs more iterations than a cold interior solve), else the
+    simplex warm from the last basis, primal when only routes were added (the basis stays
+    feasible) and dual when rows were (the basis stays optimal for the old rows)."""
+    if added > IPM_ROUTES:
+        h.setOptionValue("solver", "ipm")
+    else:
+        h.setOptionValue("solver", "simplex")
+        h.setOptionValue("simplex_strategy", 4 if not cut else 1)
+
+
 def _by_weights(origins: list[_Origin]) -> list[list[_Origin]]:
     """Origins that price on the same weights (same usable arcs, no contract of their own)
     are searched together in one multi-source Dijkstra call."""
@@ -475,9 +519,29 @@ def _by_weights(origins: list[_Origin]) -> list[list[_Origin]]:
 
 
 def _shortest(graph: CompiledGraph, weights: np.ndarray, usable: np.ndarray,
-              sources: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
+              sources: np.ndarray, limit: float = np.inf,
+              built: tuple | None = None) -> tuple[np.ndarray, np.ndarray, tuple]:
     """Distances and predecessors from each source, with the arc chosen between each pair of
-    sub-nodes (the cheapest of parallel arcs)."""
+    sub-nodes (the cheapest of parallel arcs); distances above ``limit`` are left infinite.
+    ``built`` is a :func:`_search_matrix` of the same weights and usable arcs, if at hand."""
+    matrix, chosen = built if built is not None else _search_matrix(graph, weights, usable)
+    if matrix.data.size == 0 or matrix.data.min() >= 0:
+        dist, pred = dijkstra(matrix, directed=True, indices=sources,
+                              return_predecessors=True, limit=limit)
+    else:
+        try:
+            dist, pred = bellman_ford(matrix, directed=True, indices=sources,
+                                      return_predecessors=True)
+        except NegativeCycleError:
+            raise InvalidOptionError("a contract minimum makes a loop of negative cost; "
+                                     "use the arc formulation for this network") from None
+    return np.atleast_2d(dist), np.atleast_2d(pred), chosen
+
+
+def _search_matrix(graph: CompiledGraph, weights: np.ndarray,
+                   usable: np.ndarray) -> tuple[csr_matrix, tuple[np.ndarray, np.ndarray]]:
+    """The CSR matrix a search runs on (the cheapest of parallel arcs between two sub-nodes),
+    and the arc chosen for each pair of sub-nodes as (sorted pair keys, arc ids)."""
     arcs = np.flatnonzero(usable)
     keys = graph.tail[arcs].astype(np.int64) * graph.n_sub + graph.head[arcs]
     order = np.lexsort((weights[arcs], keys))
@@ -487,17 +551,7 @@ def _shortest(graph: CompiledGraph, weights: np.ndarray, usable: np.ndarray,
     w = np.maximum(weights[arcs], 1e-12) if (weights[arcs] >= 0).all() else weights[arcs]
     matrix = csr_matrix((w, (graph.tail[arcs], graph.head[arcs])),
                         shape=(graph.n_sub, graph.n_sub))
-    if (w >= 0).all():
-        dist, pred = dijkstra(matrix, directed=True, indices=sources,
-                              return_predecessors=True)
-    else:
-        try:
-            dist, pred = bellman_ford(matrix, directed=True, indices=sources,
-                                      return_predecessors=True)
-        except NegativeCycleError:
-            raise InvalidOptionError("a contract minimum makes a loop of negative cost; "
-                                     "use the arc formulation for this network") from None
-    return np.atleast_2d(dist), np.atleast_2d(pred), (keys, arcs)
+    return matrix, (keys, arcs)
 
 
 def _path_arcs(graph: CompiledGraph, chosen, pred: np.ndarray, source: int,  # noqa: ANN001
