@@ -129,3 +129,25 @@ def test_route_works_when_snapshots_are_off_or_cannot_be_written(tmp_path: Path,
                            env={"CORRIDOR_CACHE_DIR": setting})
     assert result.exit_code == 0 and "Rotterdam" in result.output
     assert [p.name for p in tmp_path.iterdir()] == (["a-file"] if setting else [])
+
+
+def test_only_the_most_recently_used_snapshots_are_kept(tmp_path: Path, cache: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from tests.conftest import TINY
+
+    monkeypatch.setattr(snapshot, "KEEP", 2)
+    folders, stored = [], []
+    for name in ("one", "two", "three"):
+        shutil.copytree(TINY, tmp_path / name)
+        folders.append((tmp_path / name / "network", tmp_path / name / "costs"))
+    for when, pair in enumerate(folders[:2], start=1):
+        stored.append(snapshot.store(corridor.load_network(*pair), *pair))
+        os.utime(stored[-1], ns=(when, when))  # written long ago, the second later
+    assert snapshot.answer(*folders[0], "a", "z") is not None  # the first is used again
+    snapshot.store(corridor.load_network(*folders[2]), *folders[2])
+    assert len(list(cache.iterdir())) == 2
+    assert snapshot.answer(*folders[0], "a", "z") is not None
+    assert snapshot.answer(*folders[2], "a", "z") is not None
+    assert snapshot.answer(*folders[1], "a", "z") is None

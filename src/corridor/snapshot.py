@@ -17,11 +17,13 @@ plain query) goes the full way, which gives the errors and the other options.
 
 The cache folder is ``$CORRIDOR_CACHE_DIR``, else ``$XDG_CACHE_HOME/corridor``, else
 ``~/.cache/corridor``; setting ``CORRIDOR_CACHE_DIR`` to an empty string turns snapshots off.
-Snapshots are written atomically, and a cache folder that cannot be written only costs speed.
+Snapshots are written atomically, the :data:`KEEP` most recently used are kept, and a folder
+that cannot be written only costs speed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import json
@@ -54,6 +56,9 @@ log = logging.getLogger(__name__)
 
 #: Bumped when the layout of a snapshot changes.
 FORMAT = 1
+#: Snapshots kept in the cache folder (the most recently used; an edited network makes a new
+#: one).
+KEEP = 8
 #: The per-arc columns of a compiled graph that a snapshot keeps.
 _ARC_COLUMNS = ("tail", "head", "kind", "arc_link", "arc_node", "arc_forward", "km", "days",
                 "cost_usd", "co2_kg", "border", "transfer_kind")
@@ -122,6 +127,8 @@ def answer(network: str | Path | None, costs: str | Path | None, origin: str,
     _, arcs, start, end = best
     route = build_route(graph, arcs, places, rank=1, start=start, end=end,
                         commodity=commodity, objective=optimize)
+    with contextlib.suppress(OSError):  # most recently used: kept longest
+        os.utime(folder)
     return Answer([route], index["passage_names"], index["warnings"])
 
 
@@ -157,7 +164,19 @@ def store(net: Network, network: str | Path | None, costs: str | Path | None) ->
         log.debug("no route snapshot: %s", exc)
         shutil.rmtree(work, ignore_errors=True)
         return target if (target / "index.json").is_file() else None
+    _prune(root)
     return target
+
+
+def _prune(root: Path) -> None:
+    """Remove all but the :data:`KEEP` most recently used snapshots."""
+    try:
+        stored = sorted(root.glob("network-*"), key=lambda p: p.stat().st_mtime_ns,
+                        reverse=True)
+    except OSError:
+        return
+    for old in stored[KEEP:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 # -- the snapshot's contents ----------------------------------------------------------------
