@@ -73,9 +73,6 @@ class CompiledGraph:
         self._indices = self.head[order].astype(np.int32)
         self._order = order
         self._keys = self.tail[order].astype(np.int64) * self.n_sub + self.head[order]
-        self._in_order = np.argsort(self.head, kind="stable")
-        self._in_indptr = np.concatenate(
-            ([0], np.cumsum(np.bincount(self.head, minlength=self.n_sub))))
 
     def weights(self, objective: str) -> np.ndarray:
         """Arc weights for an objective: USD/t, days, kg CO2/t, km, or cost plus value of time."""
@@ -100,7 +97,11 @@ class CompiledGraph:
                           shape=(self.n_sub, self.n_sub))
 
     def incoming(self, node: int) -> np.ndarray:
-        """The arcs into a sub-node."""
+        """The arcs into a sub-node (the index is built on first use)."""
+        if self._in_order is None or self._in_indptr is None:
+            self._in_order = np.argsort(self.head, kind="stable")
+            self._in_indptr = np.concatenate(
+                ([0], np.cumsum(np.bincount(self.head, minlength=self.n_sub))))
         return self._in_order[self._in_indptr[node]:self._in_indptr[node + 1]]
 
     def arcs_between(self, tails: np.ndarray, heads: np.ndarray) -> np.ndarray:
