@@ -53,6 +53,18 @@ def test_same_optimum_on_the_shipped_data(net: corridor.Network, scenario: str |
     same_optimum(net, load_demand(network=net), scenario)
 
 
+def test_idle_dear_routes_leave_and_the_optimum_stays(net: corridor.Network) -> None:
+    links = net.links.copy()  # every capacity halved: more rounds, routes priced out
+    links["capacity_t_per_year"] *= 0.5
+    links["capacity_teu_per_year"] *= 0.5
+    tight = dataclasses.replace(net, links=links)
+    demand = load_demand(network=net)
+    paths = PathAssignment(tight, demand)
+    paths.solve()
+    assert paths.rounds >= 5 and paths.generated > len(paths.routes) >= len(paths.od)
+    same_optimum(tight, demand)
+
+
 def test_rows_join_only_when_broken(net: corridor.Network) -> None:
     paths = PathAssignment(net, load_demand(network=net))
     paths.solve()

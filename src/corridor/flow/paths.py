@@ -58,6 +58,10 @@ log = logging.getLogger(__name__)
 REDUCED_COST_TOLERANCE = 1e-7
 #: Rounds of pricing at most (each adds at most one route per demand).
 MAX_ROUNDS = 500
+#: Every this many rounds, routes that carry nothing and price above their demand's dual by
+#: more than this share of their cost leave the programme.
+DROP_EVERY = 5
+DROP_REDUCED_COST = 0.01
 #: Above this many routes added in a round, the next solve is an interior point one.
 IPM_ROUTES = 100
 #: Weight of the previous search duals in the next search (dual smoothing, Wentges 1997).
@@ -95,8 +99,11 @@ class PathAssignment:
     od, graphs, penalty_usd_per_t
         As for :class:`corridor.flow.model.FlowModel`.
     routes
-        The routes generated so far: ``(od row, arc ids)``, in column order after the
-        stranded and slack columns.
+        The routes in the programme: ``(od row, arc ids)``, in column order after the
+        stranded and slack columns (routes that carried nothing for a while and priced well
+        above their demand's dual have left it).
+    generated
+        Routes generated in all.
     rounds
         Pricing rounds of the last :meth:`solve`.
     """
@@ -108,6 +115,7 @@ class PathAssignment:
         self.penalty_usd_per_t: dict[str, float] = {}
         self.origins: list[_Origin] = []
         self.routes: list[tuple[int, np.ndarray]] = []
+        self.generated = 0
         self.rounds = 0
         self._origins()
         self._rows()
@@ -289,6 +297,8 @@ class PathAssignment:
             _choose_method(h, added, cut)
             values, duals = self._solve(h, deadline)
             self.rounds += 1
+            if self.rounds % DROP_EVERY == 0:
+                values = self._drop(h, values)
             log.debug("round %d: %d routes and %d rows added, %d routes in all, %d rows",
                       self.rounds, added, cut, len(self.routes), len(self.master_rows))
         log.info("route generation: %d routes in %d rounds, %d of %d rows", len(self.routes),
@@ -362,6 +372,7 @@ class PathAssignment:
                                 1.0, abs(sigma[od_row])):
                             continue
                         self.routes.append((int(od_row), arcs))
+                        self.generated += 1
                         if first:
                             self.free_cost[od_row] = float(base[arcs].sum())
                         r, c = rows[arcs], coefs[arcs]
@@ -393,6 +404,24 @@ class PathAssignment:
                       int(keep.sum()), kept_starts.astype(np.int32),
                       self.in_master[full[keep]].astype(np.int32), vals[keep])
         return n
+
+    def _drop(self, h: highspy.Highs, values: np.ndarray) -> np.ndarray:
+        """Delete the routes that carry nothing and price well above their demand's dual
+        (they keep the programme large and rarely come back; if one does, a search adds it
+        again); returns the values of the columns kept."""
+        reduced = np.asarray(h.getSolution().col_dual, dtype=float)[self.n_fixed:]
+        carried = values[self.n_fixed:]
+        cost = np.abs(np.asarray(h.getLp().col_cost_, dtype=float)[self.n_fixed:])
+        drop = (carried <= 0.0) & (reduced > DROP_REDUCED_COST * np.maximum(cost, 1.0))
+        if not drop.any():
+            return values
+        gone = np.flatnonzero(drop)
+        h.deleteCols(len(gone), (gone + self.n_fixed).astype(np.int32))
+        keep = ~drop
+        self.routes = [r for r, k in zip(self.routes, keep, strict=True) if k]
+        self.col_rows = [r for r, k in zip(self.col_rows, keep, strict=True) if k]
+        self.col_vals = [v for v, k in zip(self.col_vals, keep, strict=True) if k]
+        return np.concatenate([values[:self.n_fixed], carried[keep]])
 
     def _may_improve(self, origin: _Origin, sigma: np.ndarray) -> bool:
         """Whether a route of the origin could price below its demand's dual.
@@ -586,6 +615,6 @@ def assign_paths(network: Network, demand: pd.DataFrame, scenario: object = None
     values, duals = paths.solve(deadline)
     model, column_values = paths.arc_model(values)
     result = build_result(model, column_values, duals, name)
-    result.totals["routes"] = float(len(paths.routes))
+    result.totals["routes"] = float(paths.generated)
     result.totals["rounds"] = float(paths.rounds)
     return result
