@@ -49,7 +49,7 @@ from corridor.flow.model import (
 )
 from corridor.flow.result import FlowResult, build_result
 from corridor.flow.solver import new_highs, solve_model
-from corridor.graph import LINK, CompiledGraph
+from corridor.graph import EGRESS, LINK, CompiledGraph
 from corridor.network import Network
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,7 @@ class PathAssignment:
         self._origins()
         self._rows()
         self._arc_rows()
+        self._searched_arcs()
 
     # -- construction ------------------------------------------------------------------------
 
@@ -228,6 +229,16 @@ class PathAssignment:
                 slack = max(self.penalty_usd_per_t[label] for label in labels)
             out.append({"row": row + len(out), "slack_cost": slack, "origins": bound})
         return out
+
+    def _searched_arcs(self) -> None:
+        """For each graph, the arcs a search needs: all but the ways out to the sinks of
+        places that no demand goes to (a third of a grid's sub-nodes are sinks)."""
+        self.searched: dict[tuple[str, str], np.ndarray] = {}
+        for key, graph in self.graphs.items():
+            wanted = np.concatenate([o.sinks for o in self.origins if o.graph_key == key]
+                                    or [np.zeros(0, dtype=np.int64)])
+            self.searched[key] = (graph.kind != EGRESS) | np.isin(graph.head,
+                                                                  wanted[wanted >= 0])
 
     def _arc_rows(self) -> None:
         """For each graph: the capacity rows each arc enters and with which coefficient."""
@@ -355,12 +366,14 @@ class PathAssignment:
                 # no route dearer than every demand's dual can price below it
                 limit = np.inf if first else max(
                     float(sigma[o.od_rows].max()) for o in batch) * (1 + 1e-6) + 1e-6
-                built = None
-                if not batch[0].contract_arcs:
+                searched = usable & self.searched[key]
+                if batch[0].contract_arcs:
+                    built = _search_matrix(graph, weights, searched)
+                else:
                     if id(usable) not in matrices:
-                        matrices[id(usable)] = _search_matrix(graph, weights, usable)
+                        matrices[id(usable)] = _search_matrix(graph, weights, searched)
                     built = matrices[id(usable)]
-                dist, pred, chosen = _shortest(graph, weights, usable, sources, limit, built)
+                dist, pred, chosen = _shortest(graph, weights, searched, sources, limit, built)
                 for k, origin in enumerate(batch):
                     for i, od_row in enumerate(origin.od_rows):
                         sink = int(origin.sinks[i])

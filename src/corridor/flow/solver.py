@@ -84,7 +84,8 @@ def solve_model(h: highspy.Highs, deadline: float | None = None) -> tuple[np.nda
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise TimeLimitError("the assignment did not finish within its time budget")
-        h.setOptionValue("time_limit", float(remaining))
+        # HiGHS holds its time limit against the instance's run time over every solve so far
+        h.setOptionValue("time_limit", float(h.getRunTime() + remaining))
     h.run()
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kTimeLimit:
