@@ -202,6 +202,11 @@ class Network:
                 suggestions.append(label)
         raise UnknownPlaceError(place, suggestions[:3])
 
+    def name_index(self) -> tuple[dict[str, str], dict[tuple[str, str], tuple[str, ...]]]:
+        """What place names resolve by: folded name -> node id, and (folded name, commodity
+        or "") -> the node ids ``places.csv`` gives it (see :meth:`resolve_for`)."""
+        return dict(self._names), dict(self._meanings)
+
     def resolve_for(self, place: str, commodity: str) -> tuple[str, ...]:
         """The node ids a place name means for a commodity.
 

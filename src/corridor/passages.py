@@ -119,13 +119,18 @@ class PassageIndex:
         Passage id -> positions in ``network.links`` of the links that pass it.
     node_rows
         Passage id -> positions in ``network.nodes`` of the nodes that make it.
+    by_link
+        Link position -> its passages, each with its position along the link (0 at
+        ``from_node_id``).
+    by_node
+        Node position -> the passages it makes.
     """
 
     table: pd.DataFrame
     link_rows: dict[str, np.ndarray]
     node_rows: dict[str, np.ndarray]
-    _by_link: dict[int, tuple[tuple[float, str], ...]]
-    _by_node: dict[int, tuple[str, ...]]
+    by_link: dict[int, tuple[tuple[float, str], ...]]
+    by_node: dict[int, tuple[str, ...]]
 
     @property
     def ids(self) -> list[str]:
@@ -154,7 +159,7 @@ class PassageIndex:
         the path counts, its ends included. ``forward`` tells for each link whether it is
         travelled from its ``from_node_id`` (default: yes); it orders the straits along a lane.
         """
-        return passages_on_path(self._by_node, self._by_link, link_rows, node_rows, forward)
+        return passages_on_path(self.by_node, self.by_link, link_rows, node_rows, forward)
 
     def link_mask(self, passage_ids: Iterable[str], n_links: int) -> np.ndarray:
         """Boolean mask over ``network.links`` rows that belong to any of ``passage_ids``."""

@@ -228,20 +228,21 @@ def _index(net: Network, commodities: list[str]) -> dict[str, Any]:
 
     index = net.passage_index()
     places = route_places(net)
+    names, meanings = net.name_index()
     return {
         "format": FORMAT,
         "commodities": commodities,
         "warnings": list(net.warnings),
-        "names": net._names,
+        "names": names,
         "meanings": [[key, commodity, list(ids)] for (key, commodity), ids
-                     in net._meanings.items()],
+                     in meanings.items()],
         "node_ids": net.nodes.index.tolist(),
         "node_names": net.nodes["name"].tolist(),
         "node_countries": net.nodes["country"].tolist(),
         "link_ids": list(places.link_ids),
         "link_rows": [[row[c] for c in LINK_COLUMNS] for row in places.link_rows],
-        "by_node": {str(k): list(v) for k, v in index._by_node.items()},
-        "by_link": {str(k): [list(p) for p in v] for k, v in index._by_link.items()},
+        "by_node": {str(k): list(v) for k, v in index.by_node.items()},
+        "by_link": {str(k): [list(p) for p in v] for k, v in index.by_link.items()},
         "passage_names": {p: index.name(p) for p in index.ids},
     }
 
