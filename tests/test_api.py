@@ -114,6 +114,20 @@ def test_route_options_are_applied(client: TestClient) -> None:
     assert "p" in [leg["to_id"] for leg in body["routes"][0]["legs"]]
 
 
+def test_list_parameters_may_repeat(client: TestClient) -> None:
+    # each country alone leaves a route; both together (either way of writing) leave none
+    for country in ("RUS", "AZE"):
+        assert client.get("/api/route", params={"origin": "Alpha", "destination": "Zulu",
+                                                "avoid": country}).status_code == 200
+    body = _error(client.get("/api/route", params=[
+        ("origin", "Alpha"), ("destination", "Zulu"), ("avoid", "RUS"), ("avoid", "AZE")]),
+        404, "no_route")
+    assert body["constraint"] == "avoid"
+    both = client.get("/api/route", params=[("origin", "Alpha"), ("destination", "Zulu"),
+                                            ("avoid_modes", "ferry"), ("avoid_modes", "sea")])
+    assert all(leg["mode"] == "rail" for leg in both.json()["routes"][0]["legs"])
+
+
 def test_unknown_place_is_404_with_suggestions(client: TestClient) -> None:
     body = _error(client.get("/api/route", params={"origin": "Alpah", "destination": "Zulu"}),
                   404, "unknown_place")

@@ -45,6 +45,20 @@ def test_user_mistakes_exit_non_zero_without_traceback(args: list[str], code: in
     assert "Traceback" not in result.output
 
 
+def test_list_options_may_repeat() -> None:
+    # a repeated option adds to the list: the second country does not replace the first
+    for country in ("RUS", "AZE"):
+        alone = runner.invoke(app, ["route", "Alpha", "Zulu", "--avoid", country, *TINY_ARGS])
+        assert alone.exit_code == 0, alone.output
+    both = runner.invoke(app, ["route", "Alpha", "Zulu", "--avoid", "RUS", "--avoid", "AZE",
+                               *TINY_ARGS])
+    assert both.exit_code == 3 and "constraint --avoid" in both.stderr
+    rail = runner.invoke(app, ["route", "Alpha", "Zulu", "--avoid-mode", "ferry",
+                               "--avoid-mode", "sea", "--json", *TINY_ARGS])
+    legs = json.loads(rail.stdout)["routes"][0]["legs"]
+    assert {leg["mode"] for leg in legs} == {"rail"}
+
+
 def test_bad_network_folder_names_the_file(tmp_path) -> None:
     (tmp_path / "node.csv").write_text("node_id,name\nx,X\n")
     result = runner.invoke(app, ["validate", str(tmp_path), "--costs", str(TINY / "costs")])

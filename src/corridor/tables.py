@@ -59,6 +59,15 @@ def split_list(text: str | None, separator: str = ",") -> list[str]:
     return [item.strip() for item in str(text or "").split(separator) if item.strip()]
 
 
+def split_lists(texts: list[str] | tuple[str, ...] | None) -> list[str]:
+    """The items of an option a user may give more than once, each time as a list:
+    ``["RUS,IRN", "GEO"]`` → ``["RUS", "IRN", "GEO"]`` (repeats kept once, in order)."""
+    items: list[str] = []
+    for text in texts or ():
+        items += [item for item in split_list(text) if item not in items]
+    return items
+
+
 def _convert(value: str, column: Column) -> object:
     if column.kind == "float":
         number = float(value)

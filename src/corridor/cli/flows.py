@@ -323,13 +323,13 @@ def compare_command(
     console.print(hhi)
 
 
-def _pairs(scenario: str | None, top: int, workers: int, by: str, kinds: str | None,
+def _pairs(scenario: str | None, top: int, workers: int, by: str, kinds: list[str] | None,
            as_json: bool, csv: Path | None, network: Path | None, costs: Path | None,
            demand: Path | None) -> None:
     from corridor.pairs import KINDS, critical_pairs
-    from corridor.tables import split_list
+    from corridor.tables import split_lists
 
-    chosen = tuple(split_list(kinds)) if kinds else KINDS
+    chosen = tuple(split_lists(kinds)) or KINDS
     run = _Run(network, costs, demand, (scenario,), csv, ("critical_pairs.csv",))
     with progress_bar("re-solves", shown=not as_json) as advance:
         ranking = critical_pairs(run.net, run.demand, run.scenarios[0], top=top,
@@ -374,9 +374,9 @@ def critical_command(
                                    "pruned with bounds.")] = 1,
     by: Annotated[str, typer.Option("--by", help="With --k 2: rank by 'damage' or by "
                                     "'interaction' (worse together than apart).")] = "damage",
-    kinds: Annotated[str | None, typer.Option(
-        "--kinds", help="With --k 2: element kinds to pair, comma-separated (default: "
-                        "link,node,corridor,country).")] = None,
+    kinds: Annotated[list[str] | None, typer.Option(
+        "--kinds", help="With --k 2: element kinds to pair, comma-separated or the option "
+                        "again (default: link,node,corridor,country).")] = None,
     as_json: JsonOption = False,
     csv: CsvOption = None,
     network: NetworkOption = None,

@@ -110,9 +110,10 @@ def _year_text(value: object) -> str:
 @handle_errors
 def appraise_command(
     project: Annotated[str, typer.Argument(help="A project id of the ledger.")],
-    scenarios: Annotated[str, typer.Option(
-        "--scenarios", "-s", help="Scenarios to appraise under, comma-separated "
-                                  "(baseline is the network as shipped).")] = "baseline",
+    scenarios: Annotated[list[str] | None, typer.Option(
+        "--scenarios", "-s", help="Scenarios to appraise under, comma-separated or the "
+                                  "option again (baseline, the default, is the network as "
+                                  "shipped).")] = None,
     risk: Annotated[str | None, typer.Option(
         help="A risk file: adds the expected case over its draws.")] = None,
     draws: DrawsOption = 200,
@@ -139,9 +140,9 @@ def appraise_command(
     book = load_ledger(ledger)
     book.check_project(project)
     net, table = open_inputs(network, costs, demand)
-    from corridor.tables import split_list
+    from corridor.tables import split_lists
 
-    names = [None if s == "baseline" else s for s in split_list(scenarios)] or [None]
+    names = [None if s == "baseline" else s for s in split_lists(scenarios)] or [None]
     if csv is not None:
         check_folder(csv, ("cases.csv", "hhi.csv", "cash_flows.csv"), run_inputs(net, demand))
     with progress_bar("solves", shown=not as_json and risk is not None):
@@ -190,9 +191,10 @@ def appraise_command(
 def invest_command(
     budget: Annotated[float, typer.Option("--budget", min=0.0,
                                           help="Capital available, USD (e.g. 2e9).")],
-    scenarios: Annotated[str, typer.Option(
+    scenarios: Annotated[list[str] | None, typer.Option(
         "--scenarios", "-s", help="Scenarios the projects are appraised under, "
-                                  "comma-separated; values are their mean.")] = "baseline",
+                                  "comma-separated or the option again (default: "
+                                  "baseline); values are their mean.")] = None,
     objective: Annotated[str, typer.Option(
         help="npv (most net present value) or hhi (lowest transit HHI of --exporter).")
     ] = "npv",
@@ -220,9 +222,9 @@ def invest_command(
 
     book = load_ledger(ledger)
     net, table = open_inputs(network, costs, demand)
-    from corridor.tables import split_list
+    from corridor.tables import split_lists
 
-    names = [None if s == "baseline" else s for s in split_list(scenarios)] or [None]
+    names = [None if s == "baseline" else s for s in split_lists(scenarios)] or [None]
     valuation = Valuation(objective=objective, exporter=exporter.strip().upper(), rate=rate,
                           risk=risk or None, draws=draws, seed=seed)
     with progress_bar("solves", shown=not as_json and risk is not None):

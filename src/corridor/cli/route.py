@@ -68,11 +68,13 @@ def route_command(
     commodity: Annotated[str, typer.Option(help="container, crude_oil, grain, metals, "
                                                 "uranium, natural_gas")] = "container",
     optimize: Annotated[str, typer.Option(help="cost, time or co2")] = "cost",
-    avoid: Annotated[str | None, typer.Option(help="ISO3 countries to avoid, e.g. RUS,IRN")] = None,
-    avoid_mode: Annotated[str | None, typer.Option(help="Modes to avoid, e.g. road,ferry")] = None,
-    avoid_passage: Annotated[str | None, typer.Option(
+    avoid: Annotated[list[str] | None, typer.Option(
+        help="ISO3 countries to avoid, e.g. RUS,IRN (or the option again).")] = None,
+    avoid_mode: Annotated[list[str] | None, typer.Option(
+        help="Modes to avoid, e.g. road,ferry (or the option again).")] = None,
+    avoid_passage: Annotated[list[str] | None, typer.Option(
         help="Straits, canals, crossings or border posts to avoid, e.g. suez,bosporus "
-             "(ids from `corridor passages`)")] = None,
+             "(ids from `corridor passages`; or the option again)")] = None,
     via: Annotated[str | None, typer.Option(help="A place the route must pass.")] = None,
     alternatives: Annotated[int, typer.Option(
         "--alternatives", "-k", min=limits.ALTERNATIVES[0], max=limits.ALTERNATIVES[1],
@@ -109,11 +111,11 @@ def route_command(
     if month:
         net = net.priced_at(month)
     from corridor.routing import RouteOptions, route
-    from corridor.tables import split_list
+    from corridor.tables import split_lists
 
-    options = RouteOptions(commodity=commodity, optimize=optimize, avoid=split_list(avoid),
-                           avoid_modes=split_list(avoid_mode),
-                           avoid_passages=split_list(avoid_passage), via=via,
+    options = RouteOptions(commodity=commodity, optimize=optimize, avoid=split_lists(avoid),
+                           avoid_modes=split_lists(avoid_mode),
+                           avoid_passages=split_lists(avoid_passage), via=via,
                            alternatives=alternatives, max_shared=max_shared, service=service)
     results = route(net, origin, destination, options)
     index = net.passage_index()

@@ -52,7 +52,7 @@ from corridor.service.models import (
     RoutesResponse,
     ScenarioSummary,
 )
-from corridor.tables import split_list
+from corridor.tables import split_lists
 
 
 def web_folder() -> Path:
@@ -180,12 +180,14 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         destination: Annotated[str, Query(min_length=1, max_length=100)],
         commodity: Annotated[str, Query(max_length=40)] = "container",
         optimize: Annotated[str, Query(max_length=20, description="cost, time or co2")] = "cost",
-        avoid: Annotated[str | None, Query(max_length=200, description=
-                                           "ISO3 countries, comma-separated")] = None,
-        avoid_modes: Annotated[str | None, Query(max_length=200)] = None,
-        avoid_passages: Annotated[str | None, Query(max_length=400, description=
-                                                    "passage ids, comma-separated (see "
-                                                    "/api/passages)")] = None,
+        avoid: Annotated[list[str] | None, Query(max_length=200, description=
+                                                 "ISO3 countries, comma-separated or the "
+                                                 "parameter again")] = None,
+        avoid_modes: Annotated[list[str] | None, Query(max_length=200)] = None,
+        avoid_passages: Annotated[list[str] | None, Query(max_length=400, description=
+                                                          "passage ids (see /api/passages), "
+                                                          "comma-separated or the parameter "
+                                                          "again")] = None,
         via: Annotated[str | None, Query(max_length=100)] = None,
         alternatives: Annotated[int, Query(ge=1, le=MAX_ALTERNATIVES)] = 1,
         max_shared: Annotated[float, Query(ge=0.0, le=1.0, description=
@@ -204,8 +206,9 @@ def create_app(network: Network | None = None, demand: pd.DataFrame | None = Non
         route or shares at most ``max_shared`` of its length with it.
         """
         options = RouteOptions(commodity=commodity, optimize=optimize,
-                               avoid=split_list(avoid), avoid_modes=split_list(avoid_modes),
-                               avoid_passages=split_list(avoid_passages), via=via or None,
+                               avoid=split_lists(avoid),
+                               avoid_modes=split_lists(avoid_modes),
+                               avoid_passages=split_lists(avoid_passages), via=via or None,
                                alternatives=alternatives, max_shared=max_shared,
                                service=service)
         return await in_thread(request, "route", engine.routes, origin, destination, options,
