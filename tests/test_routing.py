@@ -268,3 +268,25 @@ def test_route_options_are_one_checked_object(tiny: corridor.Network) -> None:
     assert any("RUS" in r.countries for r in replaced)
     with pytest.raises(InvalidOptionError, match="Unknown route option.*avoid_country"):
         corridor.route(tiny, "Alpha", "Zulu", avoid_country=["RUS"])
+
+
+def test_a_change_of_ships_is_a_discharge_and_a_load(net: corridor.Network) -> None:
+    # a lane ends in its port's arrival layer: cargo that boards another lane there is
+    # discharged and loaded again (two mode changes, their charges and days), never moved
+    # from ship to ship for nothing
+    sea_only = {"avoid_modes": ["rail", "road", "ferry"]}
+    direct = corridor.route(net, "Shanghai", "Poti", **sea_only)[0]
+    assert direct.link_ids == ["sea_shanghai_port_poti_port"]
+    links = net.links.copy()
+    links.at["sea_shanghai_port_poti_port", "tariff_usd_per_t"] = 10 * direct.cost_usd_per_t
+    best = corridor.route(dataclasses.replace(net, links=links), "Shanghai", "Poti",
+                          **sea_only)[0]
+    assert len(best.legs) == 2 and all(leg.mode == "sea" for leg in best.legs)
+    port = best.legs[0].to_id
+    change = [t for t in best.transfers if t.node_id == port]
+    assert len(change) == 2 and change[0].from_layer == "sea" and change[1].to_layer == "sea"
+    assert all(t.kind == "mode_change" and t.cost_usd_per_t > 0 and t.days > 0
+               for t in change)
+    assert best.cost_usd_per_t == pytest.approx(
+        sum(leg.cost_usd_per_t for leg in best.legs)
+        + sum(t.cost_usd_per_t for t in best.transfers))

@@ -6,6 +6,13 @@ a layer; moving between layers at a node is a transfer arc that carries the tran
 time (gauge change or mode change). Every node also gets a virtual source and sink sub-node, so
 a trip may start and end in any layer without paying a transfer. The result is a directed graph
 stored as SciPy CSR arrays; objectives and constraints only change the arc weights.
+
+Sea lanes join every two ports directly and are priced port to port, as container lines sell
+them (a line's own transhipment is in its price). A lane ends in an arrival layer of its port
+(``sea:arrival``), from which cargo goes on by another mode or ends its trip. Cargo that boards
+another lane there is discharged and loaded again, two mode changes with their charges and
+days: a change of ships is never free, so two lanes priced apart do not undercut the market's
+port-to-port price for nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from scipy.sparse import csr_matrix
 
 from corridor.errors import InvalidOptionError
 from corridor.network import Network
-from corridor.routes import ACCESS, EGRESS, LINK, SPLIT, TRANSFER, ZERO_WEIGHT
+from corridor.routes import ACCESS, ARRIVAL, EGRESS, LINK, SPLIT, TRANSFER, ZERO_WEIGHT
 
 OBJECTIVES = ("cost", "time", "co2", "distance", "generalised")
 
@@ -183,15 +190,20 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
     gauge = sel["gauge_mm"].to_numpy(dtype=float, na_value=np.nan)
     layer = np.where(mode == "rail", np.char.add("rail", np.nan_to_num(gauge).astype(int)
                                                   .astype(str)), mode).astype(object)
+    # the layer a link's arc ends in: sea lanes end in their port's arrival layer
+    arrive = np.where(mode == "sea", "sea" + ARRIVAL, layer).astype(object)
     a = nodes.index.get_indexer(sel["from_node_id"])
     b = nodes.index.get_indexer(sel["to_node_id"])
 
     # sub-nodes: one per (node, layer) that a usable link touches
-    ends = pd.DataFrame({"node": np.concatenate([a, b]), "layer": np.concatenate([layer, layer])})
+    ends = pd.DataFrame({"node": np.concatenate([a, b, a, b]),
+                         "layer": np.concatenate([layer, layer, arrive, arrive])})
     subs = ends.drop_duplicates().sort_values(["node", "layer"]).reset_index(drop=True)
     sub_index = pd.MultiIndex.from_frame(subs)
     sa = sub_index.get_indexer(pd.MultiIndex.from_arrays([a, layer]))
     sb = sub_index.get_indexer(pd.MultiIndex.from_arrays([b, layer]))
+    ra = sub_index.get_indexer(pd.MultiIndex.from_arrays([a, arrive]))
+    rb = sub_index.get_indexer(pd.MultiIndex.from_arrays([b, arrive]))
     n_layer_subs = len(subs)
     places = np.unique(subs["node"].to_numpy())
     source_of = np.full(len(node_ids), -1, dtype=np.int64)
@@ -267,7 +279,7 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
 
     back = ~sel["directed"].to_numpy(dtype=bool)
     link_part = {
-        "tail": np.concatenate([sa, sb[back]]), "head": np.concatenate([sb, sa[back]]),
+        "tail": np.concatenate([sa, sb[back]]), "head": np.concatenate([rb, ra[back]]),
         "kind": np.full(n_links + back.sum(), LINK, dtype=np.int8),
         "link": np.concatenate([link_rows, link_rows[back]]),
         "node": np.full(n_links + back.sum(), -1, dtype=np.int64),
@@ -282,26 +294,33 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
         "terminal": np.full(n_links + back.sum(), -1, dtype=np.int64),
     }
 
-    # access (source -> layer) and egress (layer -> sink) arcs: free
-    layer_subs = np.arange(n_layer_subs)
+    # access (source -> layer) and egress (layer -> sink) arcs: free; a trip starts in a
+    # port's sea layer, not in its arrival layer, and ends in the arrival layer
+    arrival = subs["layer"].str.endswith(ARRIVAL).to_numpy()
+    departure = (subs["layer"] == "sea").to_numpy()
     layer_nodes = sub_node[:n_layer_subs]
-    access = _virtual(source_of[layer_nodes], layer_subs, ACCESS, layer_nodes,
-                      node_mask[layer_nodes])
-    egress = _virtual(layer_subs, sink_of[layer_nodes], EGRESS, layer_nodes,
-                      node_mask[layer_nodes])
+    starts, ends_at = np.flatnonzero(~arrival), np.flatnonzero(~departure)
+    access = _virtual(source_of[layer_nodes[starts]], starts, ACCESS, layer_nodes[starts],
+                      node_mask[layer_nodes[starts]])
+    egress = _virtual(ends_at, sink_of[layer_nodes[ends_at]], EGRESS, layer_nodes[ends_at],
+                      node_mask[layer_nodes[ends_at]])
 
     # transfers between every two layers at a node (only at terminals for a commodity that
-    # has terminals)
+    # has terminals); out of a port's arrival layer, into its sea layer, never to another ship
     pairs = subs.reset_index().merge(subs.reset_index(), on="node", suffixes=("", "_to"))
-    pairs = pairs[pairs["layer"] != pairs["layer_to"]].reset_index(drop=True)
+    pairs = pairs[(pairs["layer"] != pairs["layer_to"])
+                  & ~arrival[pairs["index_to"].to_numpy()]
+                  & ~departure[pairs["index"].to_numpy()]
+                  & ~(arrival[pairs["index"].to_numpy()]
+                      & departure[pairs["index_to"].to_numpy()])].reset_index(drop=True)
     pair_terminal, pairs = _terminals(network, commodity, pairs, node_ids)
     layers = _terminal_layers(network, commodity, subs, node_ids)
     if layers is not None:  # crude enters and leaves in rail or sea only at a berth
         reachable, berth = layers
-        access["terminal"] = berth
-        egress["terminal"] = berth.copy()
-        access = {k: v[reachable] for k, v in access.items()}
-        egress = {k: v[reachable] for k, v in egress.items()}
+        access["terminal"] = berth[starts]
+        egress["terminal"] = berth[ends_at]
+        access = {k: v[reachable[starts]] for k, v in access.items()}
+        egress = {k: v[reachable[ends_at]] for k, v in egress.items()}
     t_cost = np.zeros(len(pairs))
     t_days = np.zeros(len(pairs))
     t_kind = np.empty(len(pairs), dtype=object)
@@ -356,7 +375,7 @@ def compile_graph(network: Network, commodity: str, allowed_modes: str = "",
 
 
 def _family(layer: str) -> str:
-    return "rail" if layer.startswith("rail") else layer
+    return "rail" if layer.startswith("rail") else layer.removesuffix(ARRIVAL)
 
 
 def terminal_directions(modes: object) -> tuple[list[str], list[str]]:

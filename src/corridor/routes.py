@@ -29,6 +29,9 @@ ZERO_WEIGHT = 1e-9
 #: Two paths whose weights differ by at most this much tie. It lies below the least weight of
 #: an arc (1e-9: a zero weight stands in as that) and above rounding in a sum of weights.
 TIGHT = 1e-10
+#: Marks the layer in which a sea lane ends at a port (``sea`` + this): cargo leaves it for
+#: another mode or the end of its trip, so a change of ships is a discharge and a load.
+ARRIVAL = ":arrival"
 #: What a route reads of each link (``network.links`` columns).
 LINK_COLUMNS = ("from_node_id", "to_node_id", "mode", "gauge_mm", "country", "corridor")
 
@@ -273,8 +276,8 @@ def build_route(graph: ArcTable, arcs: Sequence[int], places: Places, *, rank: i
             node = graph.node_ids[graph.arc_node[arc]]
             transfers.append(Transfer(
                 node_id=node, node_name=names[node], kind=graph.transfer_kind[arc],
-                from_layer=graph.sub_layer[graph.tail[arc]],
-                to_layer=graph.sub_layer[graph.head[arc]],
+                from_layer=graph.sub_layer[graph.tail[arc]].removesuffix(ARRIVAL),
+                to_layer=graph.sub_layer[graph.head[arc]].removesuffix(ARRIVAL),
                 days=float(graph.days[arc]), cost_usd_per_t=float(graph.cost_usd[arc])))
     stops = [legs[0].from_id] + [leg.to_id for leg in legs]
     countries: list[str] = []
