@@ -3,7 +3,8 @@
 Reads ``src/corridor/data/network/node.csv`` and ``link.csv``. Every node with a ``sea_area``
 (``ocean`` for the world ocean with the Black Sea and the Mediterranean, ``caspian`` for the
 Caspian) gets a sea link to every other node of the same area (its ``section`` is
-``caspian`` on the Caspian, or the ``sea_basin`` of either port, such as ``black_sea``);
+``caspian`` on the Caspian; on the ocean it follows the port ranges (``sea_basin``) of its two
+ports, see ``_section``);
 searoute (Eurostat MARNET sea-lane network) gives the shortest lane between the two node
 coordinates, so any two ports have a realistic sea distance and no hand-picked hub lanes are
 needed. Each link's length (0.1 km) and geometry (WKT LINESTRING, simplified to 0.02
@@ -84,13 +85,26 @@ def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), list(reader)
 
 
+#: Port ranges east of Suez, and the section of a lane from one of them into the
+#: Mediterranean, the Black Sea or the other range: container freight is sold by port range.
+EAST_OF_SUEZ = ("east_asia", "gulf")
+RANGE_SECTIONS = {"mediterranean": "asia_med", "black_sea": "asia_black_sea",
+                  "east_asia": "asia_gulf", "gulf": "asia_gulf"}
+
+
 def _section(a: dict[str, str], b: dict[str, str], area: str) -> str:
-    """``caspian`` on the Caspian; on the ocean, the ``sea_basin`` of either port (a lane to or
-    from a port inside the Black Sea is served by feeders there, directly or through a hub
-    outside), else none."""
+    """``caspian`` on the Caspian. On the ocean, by the ``sea_basin`` (port range) of its two
+    ports: a lane from east of Suez (``east_asia``, ``gulf``) into the ``mediterranean`` is
+    ``asia_med``, into the ``black_sea`` ``asia_black_sea``, and one between East Asia and the
+    Gulf ``asia_gulf``; another lane to or from a port inside the Black Sea is ``black_sea``
+    (served by feeders there, directly or through a hub outside); else none."""
     if area == "caspian":
         return "caspian"
-    return (a.get("sea_basin") or "").strip() or (b.get("sea_basin") or "").strip()
+    basins = [(p.get("sea_basin") or "").strip() for p in (a, b)]
+    for here, there in (basins, basins[::-1]):
+        if here in EAST_OF_SUEZ and there in RANGE_SECTIONS and there != here:
+            return RANGE_SECTIONS[there]
+    return "black_sea" if "black_sea" in basins else ""
 
 
 def _sea_link(a: dict[str, str], b: dict[str, str], area: str,

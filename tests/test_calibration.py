@@ -182,7 +182,7 @@ def test_rates_do_not_fall_below_the_level_reached(shipped) -> None:
     # the target is 85 % within ±15 %; not met yet (docs/calibration.md says why), so this
     # holds the level reached and a data change that loses ground fails
     rate = shipped.kind("rate")
-    assert rate["within_15_pct"] >= 55.0 and rate["wape_pct"] <= 25.0, rate
+    assert rate["within_15_pct"] >= 75.0 and rate["wape_pct"] <= 14.0, rate
 
 
 def test_fitted_schedules_are_kept(shipped) -> None:

@@ -65,6 +65,51 @@ def test_sea_tariffs_follow_the_index_and_nothing_else_moves(net: corridor.Netwo
     assert priced.costs.priced_at == period and net.costs.priced_at == ""
 
 
+def _factor(net: corridor.Network, index: str, period: str) -> float:
+    market = net.costs.market
+    mine = market[market["index_id"] == index]
+    now = mine[mine["date"].astype(str).str.startswith(period)]["value"].astype(float).mean()
+    return now / float(mine[mine["date"] == REFERENCE[1]]["value"].iloc[0])
+
+
+@pytest.mark.parametrize("period", ["2024-01", "2023", "2025-06"])
+def test_sea_lanes_are_priced_by_port_range(net: corridor.Network, period: str) -> None:
+    # Asia to the Mediterranean and the Black Sea follows the Shanghai-Genoa index; Asia to
+    # North Europe and to the Gulf the Shanghai-Rotterdam one
+    priced = net.priced_at(period)
+    sea_only = {"avoid_modes": ["rail", "road", "ferry"]}
+    for origin, destination, index in (
+            ("shanghai_port", "poti_port", "wci_shanghai_genoa"),
+            ("busan_port", "istanbul_port", "wci_shanghai_genoa"),
+            ("bandar_abbas_port", "constanta_port", "wci_shanghai_genoa"),
+            ("yokohama_port", "rotterdam_port", "wci_shanghai_rotterdam"),
+            ("shanghai_port", "bandar_abbas_port", "wci_shanghai_rotterdam")):
+        before = route(net, origin, destination, **sea_only)[0]
+        after = route(priced, origin, destination, **sea_only)[0]
+        assert len(before.legs) == len(after.legs) == 1, (origin, destination)
+        assert after.cost_usd_per_t == pytest.approx(
+            before.cost_usd_per_t * _factor(net, index, period)), (origin, destination)
+    # per km, the Mediterranean cost more than North Europe at the reference reading
+    to_med = route(net, "shanghai_port", "istanbul_port", **sea_only)[0]
+    to_north = route(net, "shanghai_port", "rotterdam_port", **sea_only)[0]
+    assert (to_med.cost_usd_per_t / to_med.length_km
+            > 1.2 * to_north.cost_usd_per_t / to_north.length_km)
+
+
+@pytest.mark.parametrize("period", [None, "2024", "2025"])
+def test_no_sea_route_changes_ships_to_save_money(net: corridor.Network,
+                                                  period: str | None) -> None:
+    # two port ranges priced apart must not make a cheaper "through rate" by changing ships
+    priced = net if period is None else net.priced_at(period)
+    ocean = net.nodes.index[net.nodes["sea_area"].fillna("") == "ocean"]
+    sea_only = {"avoid_modes": ["rail", "road", "ferry"]}
+    for origin in ocean:
+        for destination in ocean:
+            if origin != destination:
+                best = route(priced, origin, destination, **sea_only)[0]
+                assert len(best.legs) == 1, (period, best.link_ids)
+
+
 def test_the_red_sea_peak_is_dearer_than_the_autumn(net: corridor.Network) -> None:
     peak = net.priced_at("2024-07").costs.modes.at[SEA, "tariff_usd_per_tkm"]
     calm = net.priced_at("2023-10").costs.modes.at[SEA, "tariff_usd_per_tkm"]
@@ -186,4 +231,4 @@ def test_shipped_market_file_is_copied_with_the_costs(tmp_path: Path) -> None:
     target = tmp_path / "costs"
     shutil.copytree(shipped, target)
     net = corridor.load_network(costs=target)
-    assert net.costs.market_indices() == ("wci_shanghai_rotterdam",)
+    assert net.costs.market_indices() == ("wci_shanghai_genoa", "wci_shanghai_rotterdam")
