@@ -27,16 +27,16 @@ SEA = ("container", "sea", "", "")
 REFERENCE = ("wci_shanghai_rotterdam", "2024-11-28")
 
 
-def _readings(net: corridor.Network, period: str) -> pd.Series:
+def _readings(net: corridor.Network, period: str, index: str = REFERENCE[0]) -> pd.Series:
     market = net.costs.market
-    mine = market[(market["index_id"] == REFERENCE[0])
+    mine = market[(market["index_id"] == index)
                   & market["date"].astype(str).str.startswith(period)]
     return mine["value"].astype(float)
 
 
-def _reference(net: corridor.Network) -> float:
+def _reference(net: corridor.Network, index: str = REFERENCE[0]) -> float:
     market = net.costs.market
-    row = market[(market["index_id"] == REFERENCE[0]) & (market["date"] == REFERENCE[1])]
+    row = market[(market["index_id"] == index) & (market["date"] == REFERENCE[1])]
     return float(row["value"].iloc[0])
 
 
@@ -66,10 +66,7 @@ def test_sea_tariffs_follow_the_index_and_nothing_else_moves(net: corridor.Netwo
 
 
 def _factor(net: corridor.Network, index: str, period: str) -> float:
-    market = net.costs.market
-    mine = market[market["index_id"] == index]
-    now = mine[mine["date"].astype(str).str.startswith(period)]["value"].astype(float).mean()
-    return now / float(mine[mine["date"] == REFERENCE[1]]["value"].iloc[0])
+    return _readings(net, period, index).mean() / _reference(net, index)
 
 
 @pytest.mark.parametrize("period", ["2024-01", "2023", "2025-06"])
