@@ -3,9 +3,11 @@
 Both assign the same demand on the same network: the shipped dataset and its scenarios, then
 generated rail grids (``bench_assign.grid_network``, a third of the links capacitated) with
 container demand from a number of origins. The table gives each formulation's wall time
-(building and solving), its programme size, the relative gap between the two objectives and
-the difference in stranded tonnes. A run over its budget is marked ``>``; the arc programme
-is not built when it would have more than ``ARC_COLUMN_LIMIT`` columns (``skipped``).
+(building and solving), route generation's time again with every search in one process, its
+programme size, the share of capacitated links that bind at the optimum, the relative gap
+between the two objectives and the difference in stranded tonnes. A run over its budget is
+marked ``>``; the arc programme is not built when it would have more than
+``ARC_COLUMN_LIMIT`` columns (``skipped``).
 
 Usage::
 
@@ -36,10 +38,12 @@ CASES = [(1_000, 10, 10, 1.0), (5_000, 10, 10, 1.0), (10_000, 10, 10, 1.0),
          (10_000, 32, 32, 1.0), (100_000, 100, 10, 1.0), (100_000, 100, 10, 0.1)]
 
 
-def _run(network, demand, scenario, formulation: str, budget: float):  # noqa: ANN001, ANN202
+def _run(network, demand, scenario, formulation: str, budget: float,  # noqa: ANN001, ANN202
+         processes: int | None = None):
     started = time.perf_counter()
     try:
-        result = assign(network, demand, scenario, time_limit_s=budget, formulation=formulation)
+        result = assign(network, demand, scenario, time_limit_s=budget, formulation=formulation,
+                        processes=processes)
     except TimeLimitError:
         return None, time.perf_counter() - started
     return result, time.perf_counter() - started
@@ -63,8 +67,8 @@ def main() -> None:
         label = f"grid {links:,} links, {origins} origins"
         label += "" if scale == 1 else f", demand ×{scale:g}"
         cases.append((label, None, grid, table))
-    print(f"{'case':<50}{'ODs':>6}{'arc s':>9}{'paths s':>9}{'ratio':>7}{'routes':>8}"
-          f"{'rounds':>7}{'objective gap':>15}{'stranded diff t':>17}")
+    print(f"{'case':<50}{'ODs':>6}{'arc s':>9}{'paths s':>9}{'ratio':>7}{'1 proc s':>9}"
+          f"{'routes':>8}{'rounds':>7}{'binding':>9}{'objective gap':>15}{'stranded diff t':>17}")
     for label, scenario, network, table in cases:
         name = f"{label}{' ' + scenario if scenario else ''}"
         # the arc programme has about one column per origin and arc (two arcs a link)
@@ -74,6 +78,9 @@ def main() -> None:
         else:
             arc, arc_s = _run(network, table, scenario, "arc", args.budget)
         paths, paths_s = _run(network, table, scenario, "paths", args.budget)
+        # the same with every search in this process (the default spreads them over the
+        # cores on a large network)
+        alone, alone_s = _run(network, table, scenario, "paths", args.budget, processes=1)
         gap = diff = "–"
         if arc is not None and paths is not None:
             a, b = arc.totals["objective_usd"], paths.totals["objective_usd"]
@@ -83,10 +90,17 @@ def main() -> None:
                     "skipped" if arc_s != arc_s else f">{args.budget:.0f}")
         paths_text = f"{paths_s:.2f}" if paths is not None else f">{args.budget:.0f}"
         ratio = f"{arc_s / paths_s:.1f}" if arc is not None and paths is not None else "–"
+        alone_text = f"{alone_s:.2f}" if alone is not None else f">{args.budget:.0f}"
         routes = f"{paths.totals['routes']:,.0f}" if paths is not None else "–"
         rounds = f"{paths.totals['rounds']:.0f}" if paths is not None else "–"
-        print(f"{name:<50}{len(table):>6}{arc_text:>9}{paths_text:>9}{ratio:>7}{routes:>8}"
-              f"{rounds:>7}{gap:>15}{diff:>17}", flush=True)
+        binding = "–"
+        if paths is not None:  # share of the capacitated links that bind at the optimum
+            flows = paths.link_flows
+            capacitated = flows["capacity_t_per_year"].notna()
+            binding = f"{(flows['saturated'] & capacitated).sum() / capacitated.sum():.1%}"
+        print(f"{name:<50}{len(table):>6}{arc_text:>9}{paths_text:>9}{ratio:>7}{alone_text:>9}"
+              f"{routes:>8}"
+              f"{rounds:>7}{binding:>9}{gap:>15}{diff:>17}", flush=True)
 
 
 if __name__ == "__main__":

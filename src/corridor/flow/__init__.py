@@ -2,6 +2,8 @@
 
 :func:`assign` is the entry point; :mod:`corridor.flow.model` builds the linear programme,
 :mod:`corridor.flow.solver` runs HiGHS, :mod:`corridor.flow.result` reads the solution,
+:mod:`corridor.flow.paths` generates routes as needed (its searches in
+:mod:`corridor.flow.search`),
 :mod:`corridor.flow.logit` spreads demand over competing routes, and
 :mod:`corridor.flow.periods` solves a year cut into periods when a scenario has dated events.
 """
@@ -37,7 +39,8 @@ FORMULATIONS = ("arc", "paths")
 
 
 def assign(network: Network, demand: pd.DataFrame, scenario: object = None,
-           time_limit_s: float | None = None, formulation: str = "arc") -> FlowResult:
+           time_limit_s: float | None = None, formulation: str = "arc",
+           processes: int | None = None) -> FlowResult:
     """Assign yearly demand to the network at least generalised cost, within link capacities.
 
     Parameters
@@ -88,7 +91,7 @@ def assign(network: Network, demand: pd.DataFrame, scenario: object = None,
     if formulation == "paths":
         from corridor.flow.paths import assign_paths
 
-        return assign_paths(network, demand, scenario, time_limit_s)
+        return assign_paths(network, demand, scenario, time_limit_s, processes)
     network, demand, name = scenario_inputs(network, demand, scenario)
     model = FlowModel(network, demand)
     h = model.highs()

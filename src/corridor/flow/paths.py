@@ -48,6 +48,7 @@ from corridor.flow.model import (
     stranding_penalty,
 )
 from corridor.flow.result import FlowResult, build_result
+from corridor.flow.search import Batch, Searcher, _walk
 from corridor.flow.solver import new_highs, solve_model
 from corridor.graph import EGRESS, LINK, CompiledGraph
 from corridor.network import Network
@@ -60,7 +61,7 @@ REDUCED_COST_TOLERANCE = 1e-7
 MAX_ROUNDS = 500
 #: Every this many rounds, routes that carry nothing and price above their demand's dual by
 #: more than this share of their cost leave the programme.
-DROP_EVERY = 5
+DROP_EVERY = 2
 DROP_REDUCED_COST = 0.01
 #: Above this many routes added in a round, the next solve is an interior point one.
 IPM_ROUTES = 100
@@ -106,10 +107,15 @@ class PathAssignment:
         Routes generated in all.
     rounds
         Pricing rounds of the last :meth:`solve`.
+    processes
+        Worker processes for the searches (:class:`corridor.flow.search.Searcher`; None: every
+        core, on a network large enough to gain).
     """
 
-    def __init__(self, network: Network, demand: pd.DataFrame) -> None:
+    def __init__(self, network: Network, demand: pd.DataFrame,
+                 processes: int | None = None) -> None:
         self.network = network
+        self.processes = processes
         self.od, self.graphs = demand_graphs(network, demand)
         self.demand_mt = self.od["t_per_year"].to_numpy(dtype=float) / MT
         self.penalty_usd_per_t: dict[str, float] = {}
@@ -117,6 +123,7 @@ class PathAssignment:
         self.routes: list[tuple[int, np.ndarray]] = []
         self.generated = 0
         self.rounds = 0
+        self._layouts: dict[tuple, _Layout] = {}  # search matrix layouts, by graph and arcs
         self._origins()
         self._rows()
         self._arc_rows()
@@ -268,6 +275,11 @@ class PathAssignment:
         row left out has a zero dual, so the optimum with every row kept is the same once no
         row is broken and no route prices below zero.
         """
+        work = len(self.origins) * max((g.n_sub for g in self.graphs.values()), default=0)
+        with Searcher(self.processes, work) as self.searcher:
+            return self._generate(deadline)
+
+    def _generate(self, deadline: float | None) -> tuple[np.ndarray, np.ndarray]:
         h = new_highs()
         n_od = len(self.od)
         inf = highspy.kHighsInf
@@ -346,6 +358,7 @@ class PathAssignment:
         search = duals if search is None else search
         sigma = duals[:len(self.od)]
         starts, index, value, cost = [0], [], [], []
+        found: list[tuple] = []  # (graph key, origins, their paths, priced weights, chosen)
         for key, graph in self.graphs.items():
             base = graph.weights("generalised") + TIE_BREAK_USD_PER_T
             rows, coefs = self.arc_rows[key]
@@ -355,52 +368,68 @@ class PathAssignment:
                 np.where(rows >= 0, search[np.maximum(rows, 0)], 0.0) * coefs).sum(axis=1)
             mine = [o for o in self.origins if o.graph_key == key and o.source >= 0
                     and (first or self._may_improve(o, sigma))]
-            matrices: dict[int, tuple] = {}  # one search matrix per set of usable arcs
+            shared: dict[int, tuple] = {}  # one search matrix per set of usable arcs
             for batch in _by_weights(mine):
-                weights, now = steered.copy(), current.copy()
-                for arcs, row in batch[0].contract_arcs:
-                    weights[arcs] -= search[row]
-                    now[arcs] -= duals[row]
-                usable = batch[0].usable
-                sources = np.array([o.source for o in batch])
                 # no route dearer than every demand's dual can price below it
                 limit = np.inf if first else max(
                     float(sigma[o.od_rows].max()) for o in batch) * (1 + 1e-6) + 1e-6
+                usable = batch[0].usable
                 searched = usable & self.searched[key]
                 if batch[0].contract_arcs:
-                    built = _search_matrix(graph, weights, searched)
-                else:
-                    if id(usable) not in matrices:
-                        matrices[id(usable)] = _search_matrix(graph, weights, searched)
-                    built = matrices[id(usable)]
-                dist, pred, chosen = _shortest(graph, weights, searched, sources, limit, built)
-                for k, origin in enumerate(batch):
-                    for i, od_row in enumerate(origin.od_rows):
-                        sink = int(origin.sinks[i])
-                        if sink < 0 or not np.isfinite(dist[k, sink]):
-                            continue
-                        arcs = _path_arcs(graph, chosen, pred[k], origin.source, sink)
-                        reduced = float(now[arcs].sum()) - sigma[od_row]
-                        if not first and reduced >= -REDUCED_COST_TOLERANCE * max(
-                                1.0, abs(sigma[od_row])):
-                            continue
-                        self.routes.append((int(od_row), arcs))
-                        self.generated += 1
-                        if first:
-                            self.free_cost[od_row] = float(base[arcs].sum())
-                        r, c = rows[arcs], coefs[arcs]
-                        keep = r >= 0
-                        entries: dict[int, float] = {int(od_row): 1.0}
-                        for rr, cc in zip(r[keep], c[keep], strict=True):
-                            entries[int(rr)] = entries.get(int(rr), 0.0) + float(cc)
-                        for arcs_c, row in origin.contract_arcs:
-                            n = int(np.isin(arcs, arcs_c).sum())
-                            if n:
-                                entries[row] = entries.get(row, 0.0) + n
-                        index += list(entries)
-                        value += list(entries.values())
-                        starts.append(len(index))
-                        cost.append(float(base[arcs].sum()))
+                    weights, now = steered.copy(), current.copy()
+                    for arcs, row in batch[0].contract_arcs:
+                        weights[arcs] -= search[row]
+                        now[arcs] -= duals[row]
+                    sources = np.array([o.source for o in batch])
+                    dist, pred, chosen = _shortest(graph, weights, searched, sources, limit)
+                    paths = [[_walk(pred[k], o.source, int(sink))
+                              if sink >= 0 and np.isfinite(dist[k, sink]) else None
+                              for sink in o.sinks] for k, o in enumerate(batch)]
+                    found.append((key, batch, paths, now, chosen))
+                    continue
+                if id(usable) not in shared:
+                    layout = self._layouts.get((key, id(usable)))
+                    if layout is None:
+                        layout = self._layouts[(key, id(usable))] = _Layout(graph, searched)
+                    shared[id(usable)] = (layout.matrix(graph, steered), [], [])
+                _, origins, batches = shared[id(usable)]
+                origins.append(batch)
+                batches.append(Batch(np.array([o.source for o in batch]),
+                                     tuple(o.sinks for o in batch), limit))
+            for (matrix, chosen), origins, batches in shared.values():
+                for batch, paths in zip(origins, self.searcher.run(matrix, batches),
+                                        strict=True):
+                    found.append((key, batch, paths, current, chosen))
+        for key, batch, paths, now, chosen in found:
+            graph = self.graphs[key]
+            base = graph.weights("generalised") + TIE_BREAK_USD_PER_T
+            rows, coefs = self.arc_rows[key]
+            for origin, origin_paths in zip(batch, paths, strict=True):
+                for od_row, nodes in zip(origin.od_rows, origin_paths, strict=True):
+                    if nodes is None:
+                        continue
+                    arcs = _node_arcs(graph, chosen, nodes)
+                    reduced = float(now[arcs].sum()) - sigma[od_row]
+                    if not first and reduced >= -REDUCED_COST_TOLERANCE * max(
+                            1.0, abs(sigma[od_row])):
+                        continue
+                    self.routes.append((int(od_row), arcs))
+                    self.generated += 1
+                    if first:
+                        self.free_cost[od_row] = float(base[arcs].sum())
+                    r, c = rows[arcs], coefs[arcs]
+                    keep = r >= 0
+                    entries: dict[int, float] = {int(od_row): 1.0}
+                    for rr, cc in zip(r[keep], c[keep], strict=True):
+                        entries[int(rr)] = entries.get(int(rr), 0.0) + float(cc)
+                    for arcs_c, row in origin.contract_arcs:
+                        n = int(np.isin(arcs, arcs_c).sum())
+                        if n:
+                            entries[row] = entries.get(row, 0.0) + n
+                    index += list(entries)
+                    value += list(entries.values())
+                    starts.append(len(index))
+                    cost.append(float(base[arcs].sum()))
         n = len(cost)
         if n:
             full = np.asarray(index, dtype=np.int64)
@@ -488,27 +517,28 @@ class PathAssignment:
         model.network, model.od, model.graphs = self.network, self.od, self.graphs
         model.penalty_usd_per_t = dict(self.penalty_usd_per_t)
         model.hold = ()
-        flows: dict[tuple[int, int], float] = {}
         route_values = values[self.n_fixed:]
         od_origin = np.zeros(len(self.od), dtype=np.int64)
         for g, origin in enumerate(self.origins):
             od_origin[origin.od_rows] = g
+        flows: list[dict[int, float]] = [{} for _ in self.origins]  # arc -> tonnes, per origin
         for (od_row, arcs), amount in zip(self.routes, route_values, strict=True):
             if amount > 0:
-                g = int(od_origin[od_row])
-                for arc in arcs:
-                    flows[(g, int(arc))] = flows.get((g, int(arc)), 0.0) + float(amount)
+                mine = flows[int(od_origin[od_row])]
+                for arc in arcs.tolist():
+                    mine[arc] = mine.get(arc, 0.0) + float(amount)
         model.groups, cols, parts = [], 0, []
         cost_parts = []
         for g, origin in enumerate(self.origins):
-            arcs = np.array(sorted(a for (gg, a) in flows if gg == g), dtype=np.int64)
+            arcs = np.array(sorted(flows[g]), dtype=np.int64)
             group = _Group(origin.commodity, origin.allowed_modes, origin.origin,
                            origin.od_rows, cols, arcs,
                            origin.source if len(arcs) else -1, origin.sinks,
                            cols + len(arcs) + np.arange(len(origin.od_rows)), origin.avoid)
             model.groups.append(group)
             graph = self.graphs[origin.graph_key]
-            parts += [np.array([flows[(g, int(a))] for a in arcs]), values[origin.od_rows]]
+            parts += [np.array([flows[g][a] for a in arcs.tolist()], dtype=float),
+                      values[origin.od_rows]]
             cost_parts += [graph.weights("generalised")[arcs] + TIE_BREAK_USD_PER_T,
                            self.strand_cost[origin.od_rows]]
             cols += len(arcs) + len(origin.od_rows)
@@ -561,12 +591,11 @@ def _by_weights(origins: list[_Origin]) -> list[list[_Origin]]:
 
 
 def _shortest(graph: CompiledGraph, weights: np.ndarray, usable: np.ndarray,
-              sources: np.ndarray, limit: float = np.inf,
-              built: tuple | None = None) -> tuple[np.ndarray, np.ndarray, tuple]:
+              sources: np.ndarray, limit: float = np.inf) -> tuple[np.ndarray, np.ndarray, tuple]:
     """Distances and predecessors from each source, with the arc chosen between each pair of
     sub-nodes (the cheapest of parallel arcs); distances above ``limit`` are left infinite.
-    ``built`` is a :func:`_search_matrix` of the same weights and usable arcs, if at hand."""
-    matrix, chosen = built if built is not None else _search_matrix(graph, weights, usable)
+    Weights made negative by a contract's dual are searched by Bellman-Ford."""
+    matrix, chosen = _search_matrix(graph, weights, usable)
     if matrix.data.size == 0 or matrix.data.min() >= 0:
         dist, pred = dijkstra(matrix, directed=True, indices=sources,
                               return_predecessors=True, limit=limit)
@@ -578,6 +607,33 @@ def _shortest(graph: CompiledGraph, weights: np.ndarray, usable: np.ndarray,
             raise InvalidOptionError("a contract minimum makes a loop of negative cost; "
                                      "use the arc formulation for this network") from None
     return np.atleast_2d(dist), np.atleast_2d(pred), chosen
+
+
+class _Layout:
+    """The sparsity of a search matrix over a fixed set of arcs, worked out once: each round
+    only fills in the weights (the pairs of sub-nodes joined by parallel arcs, if any, take
+    the cheapest, as :func:`_search_matrix` does)."""
+
+    def __init__(self, graph: CompiledGraph, usable: np.ndarray) -> None:
+        arcs = np.flatnonzero(usable)
+        keys = graph.tail[arcs].astype(np.int64) * graph.n_sub + graph.head[arcs]
+        order = np.argsort(keys, kind="stable")
+        self.arcs, self.keys = arcs[order], keys[order]
+        self.usable = usable
+        self.parallel = bool(len(keys)) and bool((self.keys[1:] == self.keys[:-1]).any())
+        tails = graph.tail[self.arcs].astype(np.int64)
+        self.indptr = np.searchsorted(tails, np.arange(graph.n_sub + 1)).astype(np.int32)
+        self.indices = graph.head[self.arcs].astype(np.int32)
+
+    def matrix(self, graph: CompiledGraph, weights: np.ndarray
+               ) -> tuple[csr_matrix, tuple[np.ndarray, np.ndarray]]:
+        """As :func:`_search_matrix` for these arcs and non-negative ``weights``."""
+        w = weights[self.arcs]
+        if self.parallel or not len(w) or w.min() < 0:
+            return _search_matrix(graph, weights, self.usable)
+        matrix = csr_matrix((np.maximum(w, 1e-12), self.indices, self.indptr),
+                            shape=(graph.n_sub, graph.n_sub))
+        return matrix, (self.keys, self.arcs)
 
 
 def _search_matrix(graph: CompiledGraph, weights: np.ndarray,
@@ -596,24 +652,15 @@ def _search_matrix(graph: CompiledGraph, weights: np.ndarray,
     return matrix, (keys, arcs)
 
 
-def _path_arcs(graph: CompiledGraph, chosen, pred: np.ndarray, source: int,  # noqa: ANN001
-               sink: int) -> np.ndarray:
-    nodes = [sink]
-    node = sink
-    while node != source:
-        node = int(pred[node])
-        if node < 0:
-            raise RuntimeError("broken predecessor chain")
-        nodes.append(node)
-    nodes.reverse()
-    path = np.asarray(nodes, dtype=np.int64)
+def _node_arcs(graph: CompiledGraph, chosen: tuple[np.ndarray, np.ndarray],
+               nodes: np.ndarray) -> np.ndarray:
+    """The arcs of a path given as sub-nodes (the cheapest of parallel arcs, as searched)."""
     keys, arcs = chosen
-    wanted = path[:-1] * graph.n_sub + path[1:]
-    return arcs[np.searchsorted(keys, wanted)]
+    return arcs[np.searchsorted(keys, nodes[:-1] * graph.n_sub + nodes[1:])]
 
 
 def assign_paths(network: Network, demand: pd.DataFrame, scenario: object = None,
-                 time_limit_s: float | None = None) -> FlowResult:
+                 time_limit_s: float | None = None, processes: int | None = None) -> FlowResult:
     """Assign yearly demand by route generation: the arc formulation's optimum
     (:func:`corridor.flow.assign`) with a programme that grows with the routes used.
 
@@ -624,7 +671,7 @@ def assign_paths(network: Network, demand: pd.DataFrame, scenario: object = None
     from corridor.scenario import scenario_inputs
 
     network, demand, name = scenario_inputs(network, demand, scenario)
-    paths = PathAssignment(network, demand)
+    paths = PathAssignment(network, demand, processes)
     values, duals = paths.solve(deadline)
     model, column_values = paths.arc_model(values)
     result = build_result(model, column_values, duals, name)
