@@ -149,7 +149,12 @@ def stranding_penalty(adjacency: csr_matrix, src: np.ndarray, dst: np.ndarray) -
         finite = reach[np.isfinite(reach)]
         if len(finite):
             worst = float(finite.max())
-    return max(STRANDED_FLOOR_USD_PER_T, PENALTY_FACTOR * worst)
+    return penalty_of(worst)
+
+
+def penalty_of(worst_usd_per_t: float) -> float:
+    """The stranding penalty of a segment whose dearest cheapest route costs this, USD/t."""
+    return max(STRANDED_FLOOR_USD_PER_T, PENALTY_FACTOR * worst_usd_per_t)
 
 
 class FlowModel:

@@ -43,9 +43,9 @@ from corridor.flow.model import (
     FlowModel,
     _Group,
     demand_graphs,
+    penalty_of,
     segment_arrays,
     segment_label,
-    stranding_penalty,
 )
 from corridor.flow.result import FlowResult, build_result
 from corridor.flow.search import Batch, Searcher, _walk
@@ -118,7 +118,8 @@ class PathAssignment:
         self.processes = processes
         self.od, self.graphs = demand_graphs(network, demand)
         self.demand_mt = self.od["t_per_year"].to_numpy(dtype=float) / MT
-        self.penalty_usd_per_t: dict[str, float] = {}
+        self.penalty_usd_per_t: dict[str, float] = {}  # set by the first search
+        self.segment_rows: dict[str, np.ndarray] = {}
         self.origins: list[_Origin] = []
         self.routes: list[tuple[int, np.ndarray]] = []
         self.generated = 0
@@ -137,10 +138,9 @@ class PathAssignment:
             commodity, allowed_modes, avoid = segment
             graph = self.graphs[(commodity, allowed_modes)]
             rows = np.asarray(od_index)
-            _, usable, adjacency, origins, src, dst = segment_arrays(graph, self.od, rows, avoid,
-                                                                     node_pos)
-            label = segment_label(commodity, allowed_modes, avoid)
-            self.penalty_usd_per_t[label] = stranding_penalty(adjacency, src, dst)
+            _, usable, _, origins, src, dst = segment_arrays(graph, self.od, rows, avoid,
+                                                             node_pos)
+            self.segment_rows[segment_label(commodity, allowed_modes, avoid)] = rows
             for origin in dict.fromkeys(origins):
                 mine = origins == origin
                 self.origins.append(_Origin(commodity, allowed_modes, avoid, origin,
@@ -190,13 +190,27 @@ class PathAssignment:
         reach = np.zeros(n_od, dtype=bool)
         for o in self.origins:
             reach[o.od_rows] = (o.source >= 0) & (o.sinks >= 0)
+        self.strand_lower = np.where(reach, 0.0, self.demand_mt)
+        # each demand's cheapest route at the generalised cost alone (set by the first search)
+        self.free_cost = np.full(n_od, np.inf)
+
+    def _penalties(self) -> None:
+        """Each segment's stranding penalty from its demands' cheapest routes, as the arc
+        formulation sets it (:func:`corridor.flow.model.stranding_penalty`), then the stranded
+        columns' costs and the contract slacks'."""
+        for label, rows in self.segment_rows.items():
+            cheapest = self.free_cost[rows]
+            finite = cheapest[np.isfinite(cheapest)]
+            self.penalty_usd_per_t[label] = penalty_of(float(finite.max()) if len(finite)
+                                                       else 0.0)
         self.strand_cost = np.array([self.penalty_usd_per_t[segment_label(c, m, a)] for c, m, a
                                      in self.od[["commodity", "allowed_modes",
                                                  "avoid_countries"]].itertuples(
                                                      index=False, name=None)])
-        self.strand_lower = np.where(reach, 0.0, self.demand_mt)
-        # each demand's cheapest route at the generalised cost alone (set by the first search)
-        self.free_cost = np.full(n_od, np.inf)
+        for contract in self.contract_rows:
+            if contract["slack_labels"]:
+                contract["slack_cost"] = max(self.penalty_usd_per_t[label]
+                                             for label in contract["slack_labels"])
 
     def _t_per_teu(self, commodity: str) -> float:
         value = self.network.costs.commodities.at[commodity, "t_per_teu"]
@@ -230,11 +244,11 @@ class PathAssignment:
             low, high = contract["min_t_per_year"], contract["max_t_per_year"]
             lower.append(np.array([low / MT if pd.notna(low) else -np.inf]))
             upper.append(np.array([high / MT if pd.notna(high) else np.inf]))
-            slack = None
-            if pd.notna(low) and bound:
-                labels = [segment_label(*o.segment) for o in bound]
-                slack = max(self.penalty_usd_per_t[label] for label in labels)
-            out.append({"row": row + len(out), "slack_cost": slack, "origins": bound})
+            # a minimum gets a slack column at the dearest penalty of the segments it binds
+            # (set with the penalties, by the first search)
+            labels = [segment_label(*o.segment) for o in bound] if pd.notna(low) else []
+            out.append({"row": row + len(out), "slack_cost": None, "slack_labels": labels,
+                        "origins": bound})
         return out
 
     def _searched_arcs(self) -> None:
@@ -285,10 +299,13 @@ class PathAssignment:
         inf = highspy.kHighsInf
         self.in_master = np.full(self.n_rows, -1, dtype=np.int64)
         self.master_rows: list[int] = []
-        slack = [c for c in self.contract_rows if c["slack_cost"] is not None]
         self._add_rows(h, list(range(n_od)) + [c["row"] for c in self.contract_rows])
         self.col_rows: list[np.ndarray] = []  # every row each route enters, with coefficients
         self.col_vals: list[np.ndarray] = []
+        # the first search finds each demand's cheapest route, which sets the penalties
+        cheapest = self._find(np.zeros(self.n_rows), first=True)
+        self._penalties()
+        slack = [c for c in self.contract_rows if c["slack_cost"] is not None]
         h.addCols(n_od, self.strand_cost, self.strand_lower, self.demand_mt, n_od,
                   np.arange(n_od, dtype=np.int32), np.arange(n_od, dtype=np.int32),
                   np.ones(n_od))
@@ -296,7 +313,7 @@ class PathAssignment:
             h.addCol(contract["slack_cost"], 0.0, inf, 1,
                      np.array([self.in_master[contract["row"]]], np.int32), np.ones(1))
         self.n_fixed = n_od + len(slack)
-        self._price(h, np.zeros(self.n_rows), first=True)
+        self._add(h, cheapest)
         values, duals = self._solve(h, deadline)
         self.rounds = 1
         center = duals
@@ -355,9 +372,15 @@ class PathAssignment:
         steady the search, see :meth:`solve`) and kept when they price below zero under
         ``duals``, the current ones.
         """
+        return self._add(h, self._find(duals, first, search))
+
+    def _find(self, duals: np.ndarray, first: bool, search: np.ndarray | None = None
+              ) -> list[tuple[_Origin, int, np.ndarray]]:
+        """The routes :meth:`_price` adds, as (origin, demand row, arcs); the first search
+        (``first``) keeps every demand's cheapest route and sets its cost, ``free_cost``."""
         search = duals if search is None else search
         sigma = duals[:len(self.od)]
-        starts, index, value, cost = [0], [], [], []
+        routes: list[tuple[_Origin, int, np.ndarray]] = []
         found: list[tuple] = []  # (graph key, origins, their paths, priced weights, chosen)
         for key, graph in self.graphs.items():
             base = graph.weights("generalised") + TIE_BREAK_USD_PER_T
@@ -403,33 +426,44 @@ class PathAssignment:
         for key, batch, paths, now, chosen in found:
             graph = self.graphs[key]
             base = graph.weights("generalised") + TIE_BREAK_USD_PER_T
-            rows, coefs = self.arc_rows[key]
             for origin, origin_paths in zip(batch, paths, strict=True):
                 for od_row, nodes in zip(origin.od_rows, origin_paths, strict=True):
                     if nodes is None:
                         continue
                     arcs = _node_arcs(graph, chosen, nodes)
-                    reduced = float(now[arcs].sum()) - sigma[od_row]
-                    if not first and reduced >= -REDUCED_COST_TOLERANCE * max(
-                            1.0, abs(sigma[od_row])):
-                        continue
-                    self.routes.append((int(od_row), arcs))
-                    self.generated += 1
                     if first:
                         self.free_cost[od_row] = float(base[arcs].sum())
-                    r, c = rows[arcs], coefs[arcs]
-                    keep = r >= 0
-                    entries: dict[int, float] = {int(od_row): 1.0}
-                    for rr, cc in zip(r[keep], c[keep], strict=True):
-                        entries[int(rr)] = entries.get(int(rr), 0.0) + float(cc)
-                    for arcs_c, row in origin.contract_arcs:
-                        n = int(np.isin(arcs, arcs_c).sum())
-                        if n:
-                            entries[row] = entries.get(row, 0.0) + n
-                    index += list(entries)
-                    value += list(entries.values())
-                    starts.append(len(index))
-                    cost.append(float(base[arcs].sum()))
+                    elif float(now[arcs].sum()) - sigma[od_row] >= \
+                            -REDUCED_COST_TOLERANCE * max(1.0, abs(sigma[od_row])):
+                        continue
+                    routes.append((origin, int(od_row), arcs))
+        return routes
+
+    def _add(self, h: highspy.Highs, routes: list[tuple[_Origin, int, np.ndarray]]) -> int:
+        """Add routes found by :meth:`_find` to the programme; returns how many."""
+        starts, index, value, cost = [0], [], [], []
+        bases: dict[tuple[str, str], np.ndarray] = {}
+        for origin, od_row, arcs in routes:
+            key = origin.graph_key
+            if key not in bases:
+                bases[key] = self.graphs[key].weights("generalised") + TIE_BREAK_USD_PER_T
+            base = bases[key]
+            rows, coefs = self.arc_rows[key]
+            self.routes.append((od_row, arcs))
+            self.generated += 1
+            r, c = rows[arcs], coefs[arcs]
+            keep = r >= 0
+            entries: dict[int, float] = {od_row: 1.0}
+            for rr, cc in zip(r[keep], c[keep], strict=True):
+                entries[int(rr)] = entries.get(int(rr), 0.0) + float(cc)
+            for arcs_c, row in origin.contract_arcs:
+                n = int(np.isin(arcs, arcs_c).sum())
+                if n:
+                    entries[row] = entries.get(row, 0.0) + n
+            index += list(entries)
+            value += list(entries.values())
+            starts.append(len(index))
+            cost.append(float(base[arcs].sum()))
         n = len(cost)
         if n:
             full = np.asarray(index, dtype=np.int64)

@@ -66,10 +66,10 @@ def _walk(pred: np.ndarray, source: int, sink: int) -> np.ndarray:
 class Searcher:
     """Runs the searches of a round, here or over ``processes`` worker processes.
 
-    Use as a context manager: the workers start on entry (they are forked, so before any
-    solver thread exists) and stop on exit. ``processes`` None takes every core this process
-    may use; 1 keeps every search here, as does a ``work`` (sources x sub-nodes a round, at
-    most) below :data:`PARALLEL_WORK`.
+    Use as a context manager: the workers start on entry, forked before the solve's first
+    HiGHS run, and stop on exit; they only ever run SciPy, never HiGHS. ``processes`` None
+    takes every core this process may use; 1 keeps every search here, as does a ``work``
+    (sources x sub-nodes a round, at most) below :data:`PARALLEL_WORK`.
     """
 
     def __init__(self, processes: int | None = None, work: float = 0.0) -> None:
