@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -300,6 +301,19 @@ class _Lookup:
                             "avoid_countries"]].to_dict(orient="index")
         self.passages = model.network.passage_index()
         self.node_row = {node: i for i, node in enumerate(model.network.nodes.index)}
+        self._along: dict[tuple[int, bool], tuple[str, ...]] = {}
+
+    def countries_along(self, pos: int, forward: bool) -> tuple[str, ...]:
+        """The country codes met along a link in its direction: its first node's, its own,
+        its last node's (a link or node in two countries lists both)."""
+        key = (pos, forward)
+        if key not in self._along:
+            a, b = (self.start[pos], self.end[pos]) if forward else (self.end[pos],
+                                                                      self.start[pos])
+            self._along[key] = tuple(code for codes in (self.node_country[a], self.country[pos],
+                                                        self.node_country[b])
+                                     for code in codes.split(";") if code)
+        return self._along[key]
 
 
 def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray,
@@ -310,13 +324,16 @@ def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray,
     are the bottleneck flow along it.
     """
     graph = model.graphs[group.graph_key]
-    flows = np.where(values_mt > _FLOW_TOL_MT, values_mt, 0.0)
-    positive = np.flatnonzero(flows)
+    # plain lists: the walk reads one element at a time
+    positive = np.flatnonzero(values_mt > _FLOW_TOL_MT)
     if not len(positive):
         return []
+    flows = np.where(values_mt > _FLOW_TOL_MT, values_mt, 0.0).tolist()
+    heads = graph.head[group.arcs].tolist()
     out: dict[int, list[int]] = {}
-    for local in positive:
-        out.setdefault(int(graph.tail[group.arcs[local]]), []).append(int(local))
+    for local, tail in zip(positive.tolist(), graph.tail[group.arcs[positive]].tolist(),
+                           strict=True):
+        out.setdefault(tail, []).append(local)
     sink_dest = {int(s): i for i, s in enumerate(group.sinks) if s >= 0}
     paths = []
     guard = 0
@@ -326,16 +343,17 @@ def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray,
         path: list[int] = []
         seen = {node: 0}
         while node not in sink_dest:
-            options = [a for a in out.get(node, []) if flows[a] > _FLOW_TOL_MT]
+            options = [a for a in out.get(node, ()) if flows[a] > _FLOW_TOL_MT]
             if not options:
                 break
-            arc = max(options, key=lambda a: flows[a])
+            arc = max(options, key=flows.__getitem__)
             path.append(arc)
-            node = int(graph.head[group.arcs[arc]])
+            node = heads[arc]
             if node in seen:  # cycle: cancel it and continue from where it started
                 cycle = path[seen[node]:]
                 amount = min(flows[a] for a in cycle)
-                flows[cycle] -= amount
+                for a in cycle:
+                    flows[a] -= amount
                 del path[seen[node]:]
                 seen = {k: v for k, v in seen.items() if v <= seen[node]}
                 continue
@@ -343,10 +361,10 @@ def _decompose(model: FlowModel, group: _Group, values_mt: np.ndarray,
         if not path:
             break
         amount = min(flows[a] for a in path)
+        for a in path:
+            flows[a] -= amount
         if node not in sink_dest:  # a dead end left by rounding: drop the residue, go on
-            flows[path] -= amount
             continue
-        flows[path] -= amount
         paths.append(_describe(model, group, path, amount, sink_dest[node], lookup))
     return paths
 
@@ -356,29 +374,18 @@ def _describe(model: FlowModel, group: _Group, path: list[int], amount_mt: float
     graph = model.graphs[group.graph_key]
     arcs = group.arcs[np.asarray(path)]
     link_arcs = arcs[graph.kind[arcs] == LINK]
-    link_ids, corridors, countries, modes, nodes = [], [], [], [], []
-    positions, forward = [], []
-    for arc in link_arcs:
-        pos = int(graph.arc_link[arc])
-        a, b = lookup.start[pos], lookup.end[pos]
-        positions.append(pos)
-        forward.append(bool(graph.arc_forward[arc]))
-        if not graph.arc_forward[arc]:
-            a, b = b, a
-        if not nodes:
-            nodes.append(a)
-        nodes.append(b)
-        link_ids.append(lookup.link_id[pos])
-        for tag in lookup.corridors[pos]:
-            if tag not in corridors:
-                corridors.append(tag)
-        mode = lookup.mode[pos]
-        if mode not in modes and mode != "transfer":
-            modes.append(mode)
-        for codes in (lookup.node_country[a], lookup.country[pos], lookup.node_country[b]):
-            for code in codes.split(";"):
-                if code and code not in countries:
-                    countries.append(code)
+    positions = graph.arc_link[link_arcs].tolist()
+    forward = graph.arc_forward[link_arcs].astype(bool).tolist()
+    ends = [(lookup.start[p], lookup.end[p]) if ahead else (lookup.end[p], lookup.start[p])
+            for p, ahead in zip(positions, forward, strict=True)]
+    nodes = [ends[0][0]] + [b for _, b in ends] if ends else []
+    link_ids = [lookup.link_id[p] for p in positions]
+    # ordered sets: the first appearance along the route sets the order
+    corridors = dict.fromkeys(chain.from_iterable(lookup.corridors[p] for p in positions))
+    modes = dict.fromkeys(lookup.mode[p] for p in positions)
+    modes.pop("transfer", None)
+    countries = dict.fromkeys(chain.from_iterable(
+        lookup.countries_along(p, ahead) for p, ahead in zip(positions, forward, strict=True)))
     row = int(group.od_rows[od_index])
     return {
         **lookup.od[row], "_od": row, "t_per_year": amount_mt * MT,
