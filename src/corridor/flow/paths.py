@@ -48,7 +48,7 @@ from corridor.flow.model import (
     segment_label,
 )
 from corridor.flow.result import FlowResult, build_result
-from corridor.flow.search import Batch, Searcher, _walk
+from corridor.flow.search import Batch, Searcher, path_nodes
 from corridor.flow.solver import new_highs, solve_model
 from corridor.graph import EGRESS, LINK, CompiledGraph
 from corridor.network import Network
@@ -65,6 +65,9 @@ DROP_EVERY = 2
 DROP_REDUCED_COST = 0.01
 #: Above this many routes added in a round, the next solve is an interior point one.
 IPM_ROUTES = 100
+#: Origins whose last search found no route are searched again only in every this many
+#: rounds (partial pricing: a search that finds nothing costs as much as one that does).
+FULL_SEARCH_EVERY = 5
 #: Weight of the previous search duals in the next search (dual smoothing, Wentges 1997).
 SMOOTHING = 0.5
 
@@ -82,6 +85,7 @@ class _Origin:
     sinks: np.ndarray  # sink sub-node per od row (-1: unreachable)
     usable: np.ndarray  # arcs it may use
     contract_arcs: list[tuple[np.ndarray, int]] = field(default_factory=list)
+    found: bool = True  # whether its last search found a route
 
     @property
     def graph_key(self) -> tuple[str, str]:
@@ -391,6 +395,12 @@ class PathAssignment:
                 np.where(rows >= 0, search[np.maximum(rows, 0)], 0.0) * coefs).sum(axis=1)
             mine = [o for o in self.origins if o.graph_key == key and o.source >= 0
                     and (first or self._may_improve(o, sigma))]
+            if search is not duals and self.rounds % FULL_SEARCH_EVERY:
+                # partial pricing: an origin whose last search found nothing waits for a
+                # full round (the search that ends the programme is always full)
+                mine = [o for o in mine if o.found]
+            for o in mine:
+                o.found = False
             shared: dict[int, tuple] = {}  # one search matrix per set of usable arcs
             for batch in _by_weights(mine):
                 # no route dearer than every demand's dual can price below it
@@ -398,14 +408,17 @@ class PathAssignment:
                     float(sigma[o.od_rows].max()) for o in batch) * (1 + 1e-6) + 1e-6
                 usable = batch[0].usable
                 searched = usable & self.searched[key]
-                if batch[0].contract_arcs:
+                # a contract's dual moves its own origin's weights, and may make one negative
+                # (so may a capacity dual off by rounding): those are searched here, by
+                # Bellman-Ford when a weight is negative
+                if batch[0].contract_arcs or (steered[searched] < 0).any():
                     weights, now = steered.copy(), current.copy()
                     for arcs, row in batch[0].contract_arcs:
                         weights[arcs] -= search[row]
                         now[arcs] -= duals[row]
                     sources = np.array([o.source for o in batch])
                     dist, pred, chosen = _shortest(graph, weights, searched, sources, limit)
-                    paths = [[_walk(pred[k], o.source, int(sink))
+                    paths = [[path_nodes(pred[k], o.source, int(sink))
                               if sink >= 0 and np.isfinite(dist[k, sink]) else None
                               for sink in o.sinks] for k, o in enumerate(batch)]
                     found.append((key, batch, paths, now, chosen))
@@ -437,6 +450,7 @@ class PathAssignment:
                             -REDUCED_COST_TOLERANCE * max(1.0, abs(sigma[od_row])):
                         continue
                     routes.append((origin, int(od_row), arcs))
+                    origin.found = True
         return routes
 
     def _add(self, h: highspy.Highs, routes: list[tuple[_Origin, int, np.ndarray]]) -> int:

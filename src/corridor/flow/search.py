@@ -44,14 +44,15 @@ def shortest_paths(matrix: csr_matrix, batches: list[Batch]) -> list[list[list[n
         dist, pred = np.atleast_2d(dist), np.atleast_2d(pred)
         found = []
         for k, (source, sinks) in enumerate(zip(batch.sources, batch.sinks, strict=True)):
-            found.append([_walk(pred[k], int(source), int(sink))
+            found.append([path_nodes(pred[k], int(source), int(sink))
                           if sink >= 0 and np.isfinite(dist[k, sink]) else None
                           for sink in sinks])
         out.append(found)
     return out
 
 
-def _walk(pred: np.ndarray, source: int, sink: int) -> np.ndarray:
+def path_nodes(pred: np.ndarray, source: int, sink: int) -> np.ndarray:
+    """The sub-nodes from ``source`` to ``sink`` along a predecessor row of a search."""
     nodes = [sink]
     node = sink
     while node != source:
