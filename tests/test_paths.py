@@ -109,7 +109,7 @@ def test_searches_over_worker_processes_find_the_same_routes(
     here = PathAssignment(tight, table, processes=1)
     here.solve()
     monkeypatch.setattr(search, "PARALLEL_WORK", 0)  # the shipped data is small: force them
-    used: list[int] = []
+    used: list[bool] = []
     run = search.Searcher.run
 
     def counted(self: search.Searcher, matrix, batches):  # noqa: ANN001, ANN202
