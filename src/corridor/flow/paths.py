@@ -129,6 +129,10 @@ class PathAssignment:
         self.generated = 0
         self.rounds = 0
         self._layouts: dict[tuple, _Layout] = {}  # search matrix layouts, by graph and arcs
+        # each graph's arc costs: the generalised cost plus the tie-break, as the arc
+        # formulation prices them
+        self.base = {key: graph.weights("generalised") + TIE_BREAK_USD_PER_T
+                     for key, graph in self.graphs.items()}
         self._origins()
         self._rows()
         self._arc_rows()
@@ -387,7 +391,7 @@ class PathAssignment:
         routes: list[tuple[_Origin, int, np.ndarray]] = []
         found: list[tuple] = []  # (graph key, origins, their paths, priced weights, chosen)
         for key, graph in self.graphs.items():
-            base = graph.weights("generalised") + TIE_BREAK_USD_PER_T
+            base = self.base[key]
             rows, coefs = self.arc_rows[key]
             current = base - (np.where(rows >= 0, duals[np.maximum(rows, 0)], 0.0)
                               * coefs).sum(axis=1)
@@ -437,8 +441,7 @@ class PathAssignment:
                                         strict=True):
                     found.append((key, batch, paths, current, chosen))
         for key, batch, paths, now, chosen in found:
-            graph = self.graphs[key]
-            base = graph.weights("generalised") + TIE_BREAK_USD_PER_T
+            graph, base = self.graphs[key], self.base[key]
             for origin, origin_paths in zip(batch, paths, strict=True):
                 for od_row, nodes in zip(origin.od_rows, origin_paths, strict=True):
                     if nodes is None:
@@ -456,13 +459,9 @@ class PathAssignment:
     def _add(self, h: highspy.Highs, routes: list[tuple[_Origin, int, np.ndarray]]) -> int:
         """Add routes found by :meth:`_find` to the programme; returns how many."""
         starts, index, value, cost = [0], [], [], []
-        bases: dict[tuple[str, str], np.ndarray] = {}
         for origin, od_row, arcs in routes:
-            key = origin.graph_key
-            if key not in bases:
-                bases[key] = self.graphs[key].weights("generalised") + TIE_BREAK_USD_PER_T
-            base = bases[key]
-            rows, coefs = self.arc_rows[key]
+            base = self.base[origin.graph_key]
+            rows, coefs = self.arc_rows[origin.graph_key]
             self.routes.append((od_row, arcs))
             self.generated += 1
             r, c = rows[arcs], coefs[arcs]
@@ -584,10 +583,9 @@ class PathAssignment:
                            origin.source if len(arcs) else -1, origin.sinks,
                            cols + len(arcs) + np.arange(len(origin.od_rows)), origin.avoid)
             model.groups.append(group)
-            graph = self.graphs[origin.graph_key]
             parts += [np.array([flows[g][a] for a in arcs.tolist()], dtype=float),
                       values[origin.od_rows]]
-            cost_parts += [graph.weights("generalised")[arcs] + TIE_BREAK_USD_PER_T,
+            cost_parts += [self.base[origin.graph_key][arcs],
                            self.strand_cost[origin.od_rows]]
             cols += len(arcs) + len(origin.od_rows)
         model.n_cols = cols
