@@ -50,8 +50,8 @@ def main() -> None:
     paths = PathAssignment(grid, grid_demand(grid, args.origins, 10))
     (key, graph), = paths.graphs.items()
     origins = paths.origins
-    weights = graph.weights("generalised")
-    matrix, _ = _Layout(graph, origins[0].usable & paths.searched[key]).matrix(graph, weights)
+    searched = origins[0].usable & paths.searched[key]
+    matrix, _ = _Layout(graph, searched).matrix(graph, paths.base[key])  # the first round's
     batches = [Batch(np.array([o.source for o in origins[i:i + 32]]),
                      tuple(o.sinks for o in origins[i:i + 32]), np.inf)
                for i in range(0, len(origins), 32)]
